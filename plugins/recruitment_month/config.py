@@ -164,20 +164,21 @@ class Unit(_Strict):
 class Units(_Strict):
     units: list[Unit] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _unique(self) -> Units:
-        seen: dict[str, str] = {}
-        for unit in self.units:
+    @field_validator("units")
+    @classmethod
+    def _unique(cls, units: list[Unit]) -> list[Unit]:
+        seen: set[str] = set()
+        for unit in units:
             if unit.code in seen:
                 raise ValueError(f"unit code {unit.code} appears twice")
-            seen[unit.code] = unit.name
+            seen.add(unit.code)
         names: dict[str, str] = {}
-        for unit in self.units:
+        for unit in units:
             for name in unit.names:
                 if name in names and names[name] != unit.code:
                     raise ValueError(f"name {name!r} is used by units {names[name]} and {unit.code}")
                 names[name] = unit.code
-        return self
+        return units
 
     def by_code(self) -> dict[str, Unit]:
         return {u.code: u for u in self.units}
@@ -216,13 +217,14 @@ class Platform(_Strict):
 class Platforms(_Strict):
     platforms: list[Platform] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _unique(self) -> Platforms:
-        codes = [p.code for p in self.platforms]
+    @field_validator("platforms")
+    @classmethod
+    def _unique(cls, platforms: list[Platform]) -> list[Platform]:
+        codes = [p.code for p in platforms]
         dupes = sorted({c for c in codes if codes.count(c) > 1})
         if dupes:
             raise ValueError(f"platform codes appear twice: {', '.join(dupes)}")
-        return self
+        return platforms
 
 
 def _location(loc: tuple, data: object) -> str:

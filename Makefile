@@ -1,0 +1,58 @@
+# The two commands a new user needs are `make demo` and `make test`; both build .venv themselves.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+UV_VERSION := 0.13.9
+# Every command runs in the project's environment (include/config/dev.env, applied by this module).
+RUN := PATH=$(BIN):$$PATH PYTHONPATH=$(CURDIR)/plugins $(BIN)/python -m recruitment_month.environment
+
+.PHONY: help venv lock test lint format demo migrate airflow template simulator bench clean
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode -r requirements.lock
+	@touch $@
+
+venv: $(VENV)/.installed ## create .venv with the pinned dependencies
+
+lock: ## re-resolve requirements.txt into the fully pinned requirements.lock
+	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install --quiet uv==$(UV_VERSION); }
+	$(BIN)/uv pip compile requirements.txt --python-version 3.11 --quiet -o requirements.lock
+
+lint: venv ## ruff check and ruff format --check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: venv lint ## lint, then every test (PostgreSQL at 127.0.0.1:5432 for the warehouse tests)
+	$(RUN) pytest $(PYTEST_ARGS)
+
+migrate: venv ## migrate the warehouse of the `warehouse` connection and load reference data
+	$(RUN) python -m recruitment_month.warehouse
+
+demo: venv ## run the pipeline on the embedded default (SQLite, local inbox, simulator, .eml sink)
+	$(RUN) python -m recruitment_month.demo
+
+airflow: venv ## start the Airflow UI and scheduler locally on the embedded default (Ctrl-C stops it)
+	$(RUN) python -m recruitment_month.warehouse
+	$(RUN) airflow standalone
+
+template: venv ## write the ministry's .xlsx report form to data/template.xlsx
+	$(RUN) python -m recruitment_month.reports.template data/周报模板.xlsx
+
+simulator: venv ## serve the partner feeds on 127.0.0.1:8765 (Ctrl-C stops it)
+	$(RUN) python -m recruitment_month.feeds.simulator --port 8765
+
+bench: venv ## benchmarks, each printed as a ratio to a baseline measured in the same run
+	$(RUN) python bench/run.py
+
+clean: ## remove the virtualenv, Airflow home and data folder
+	rm -rf $(VENV) airflow_home data

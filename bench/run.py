@@ -1,0 +1,22 @@
+"""``make bench``: every benchmark, each figure a ratio to a baseline measured in the same run."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import dag_parse
+
+
+def main() -> None:
+    print("== DAG parse time (ratio to an empty DAG file with the same Airflow imports)")
+    ratios = dag_parse.run()
+    print()
+    for name, ratio in ratios.items():
+        print(f"dag_parse_{name}_vs_empty: {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,220 @@
+"""Data quality with Great Expectations, configured at run time.
+
+Suites are JSON files in ``include/expectations/<name>.json`` in Great Expectations' own format. Each
+expectation carries its ``severity`` (``critical`` → the record is rejected, ``warning`` → loaded and
+flagged) and in ``meta`` a stable ``rule`` id and a Chinese ``message`` for the sender. ``validate``
+returns row-level failures (row, column, value, expectation, rule, severity) and ``record`` writes the
+outcome to the audit layer before anyone raises, so a summary can still say what failed.
+
+Importing this module is free: Great Expectations and pandas are imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from recruitment_month.problems import Severity
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from sqlalchemy.engine import Connection
+
+EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "include" / "expectations"
+_SEVERITY = {"critical": Severity.REJECT, "warning": Severity.WARN, "info": Severity.WARN}
+
+
+@dataclass(frozen=True)
+class RowFailure:
+    row: int | None  # the DataFrame index label of the failing row; None for a table-level failure
+    column: str | None
+    value: Any
+    expectation: str
+    rule: str
+    severity: Severity
+    message: str
+
+
+@dataclass
+class Outcome:
+    suite: str
+    success: bool  # no expectation of any severity failed
+    evaluated: int
+    failed_expectations: int
+    rows: int
+    failures: list[RowFailure] = field(default_factory=list)
+    results: list[dict] = field(default_factory=list)
+
+    @property
+    def rejected_rows(self) -> set[int]:
+        return {f.row for f in self.failures if f.severity is Severity.REJECT and f.row is not None}
+
+    @property
+    def has_rejects(self) -> bool:
+        return any(f.severity is Severity.REJECT for f in self.failures)
+
+    def failures_for(self, row: int) -> list[RowFailure]:
+        return [f for f in self.failures if f.row == row or f.row is None]
+
+
+@cache
+def load_suite(name: str) -> dict:
+    """The suite ``include/expectations/<name>.json`` as a dict (read once per process)."""
+    path = EXPECTATIONS_DIR / f"{name}.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: cannot read the expectation suite: {exc}") from exc
+    for number, exp in enumerate(data.get("expectations", [])):
+        meta = exp.get("meta") or {}
+        if not meta.get("rule") or not meta.get("message"):
+            raise ValueError(f"{path}: expectations[{number}] needs meta.rule and meta.message")
+        if exp.get("severity", "critical") not in _SEVERITY:
+            raise ValueError(f"{path}: expectations[{number}] has unknown severity {exp['severity']!r}")
+    return data
+
+
+@cache
+def _context():
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    ctx = gx.get_context(mode="ephemeral")
+    ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
+    asset = ctx.data_sources.add_pandas("frames").add_dataframe_asset("frame")
+    return ctx, asset.add_batch_definition_whole_dataframe("whole")
+
+
+@cache
+def _suite(name: str):
+    from great_expectations.core import ExpectationSuite
+
+    ctx, _ = _context()
+    return ctx.suites.add(ExpectationSuite(**json.loads(json.dumps(load_suite(name)))))
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _columns(kwargs: dict) -> list[str]:
+    if "column" in kwargs:
+        return [kwargs["column"]]
+    if "column_A" in kwargs:
+        return [kwargs["column_A"], kwargs["column_B"]]
+    return list(kwargs.get("column_list") or [])
+
+
+def validate(frame: pd.DataFrame, suite_name: str, parameters: dict | None = None) -> Outcome:
+    """Validate ``frame`` against the suite; every failing row of every expectation is returned.
+
+    ``parameters`` fill the suite's ``{"$PARAMETER": name}`` values (e.g. the campaign's weeks)."""
+    _, batch_definition = _context()
+    suite = _suite(suite_name)
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+    result = batch.validate(
+        suite, expectation_parameters=parameters or {}, result_format={"result_format": "COMPLETE"}
+    )
+    failures: list[RowFailure] = []
+    results: list[dict] = []
+    failed = 0
+    for res in result.results:
+        cfg = res.expectation_config
+        severity = _SEVERITY[str(getattr(cfg.severity, "value", cfg.severity) or "critical")]
+        meta = cfg.meta or {}
+        columns = _columns(cfg.kwargs)
+        outcome = res.result or {}
+        if res.exception_info and res.exception_info.get("raised_exception"):
+            raise RuntimeError(
+                f"expectation {cfg.type} on {columns} raised: {res.exception_info.get('exception_message')}"
+            )
+        results.append(
+            {
+                "expectation": cfg.type,
+                "rule": meta["rule"],
+                "columns": columns,
+                "severity": str(severity),
+                "success": bool(res.success),
+                "unexpected_count": outcome.get("unexpected_count"),
+                "observed_value": _plain(outcome.get("observed_value")),
+            }
+        )
+        if res.success:
+            continue
+        failed += 1
+        indexes = outcome.get("unexpected_index_list")
+        if indexes is None:
+            failures.append(
+                RowFailure(
+                    row=None,
+                    column=columns[0] if columns else None,
+                    value=_plain(outcome.get("observed_value")),
+                    expectation=cfg.type,
+                    rule=meta["rule"],
+                    severity=severity,
+                    message=meta["message"],
+                )
+            )
+            continue
+        values = outcome.get("unexpected_list") or [None] * len(indexes)
+        for index, value in zip(indexes, values, strict=False):
+            row = index if not isinstance(index, dict) else next(iter(index.values()))
+            value = _plain(value)
+            if len(columns) > 1 and isinstance(value, list):
+                value = dict(zip(columns, value, strict=False))
+            failures.append(
+                RowFailure(
+                    row=_plain(row),
+                    column=columns[0] if columns else None,
+                    value=value,
+                    expectation=cfg.type,
+                    rule=meta["rule"],
+                    severity=severity,
+                    message=meta["message"],
+                )
+            )
+    return Outcome(
+        suite=suite_name,
+        success=bool(result.success),
+        evaluated=int(result.statistics["evaluated_expectations"]),
+        failed_expectations=failed,
+        rows=len(frame),
+        failures=failures,
+        results=results,
+    )
+
+
+def record(conn: Connection, outcome: Outcome, *, run_key: str, target: str) -> None:
+    """Write the validation to ``audit_quality_run``; the same run_key overwrites (reruns are idempotent)."""
+    from recruitment_month import schema, warehouse
+
+    warehouse.upsert(
+        conn,
+        schema.audit_quality_run,
+        [
+            {
+                "run_key": run_key,
+                "suite": outcome.suite,
+                "target": target,
+                "success": outcome.success,
+                "evaluated_expectations": outcome.evaluated,
+                "failed_expectations": outcome.failed_expectations,
+                "rows": outcome.rows,
+                "failed_rows": len({f.row for f in outcome.failures if f.row is not None}),
+                "results": outcome.results,
+                "validated_at": datetime.now(UTC),
+            }
+        ],
+        ["run_key"],
+    )

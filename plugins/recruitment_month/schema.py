@@ -1,0 +1,191 @@
+"""The warehouse tables, as SQLAlchemy Core metadata (DESIGN §6).
+
+Layers are table-name prefixes so that one schema runs unchanged on PostgreSQL and SQLite:
+``stg_`` staging (typed, per load), ``core_`` reports with revisions, postings with history and
+reference data, ``mart_`` what emails and dashboards read, ``audit_`` loads, quality results,
+rejections and the notification ledger. Raw files and pages live outside the database.
+
+The migrations in ``migrations/versions`` create these tables; ``tests/test_warehouse.py`` proves
+that the migrated database and this metadata agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeDecorator
+
+from recruitment_month.reports.fields import COUNT_KEYS
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware timestamps stored as UTC on both databases (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the warehouse stores timezone-aware timestamps")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+core_unit = Table(
+    "core_unit",
+    metadata,
+    Column("code", String(6), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("name_en", Text, nullable=False),
+    Column("short_names", JSON, nullable=False),
+    Column("contacts", JSON, nullable=False),
+)
+
+core_platform = Table(
+    "core_platform",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("base_url", Text, nullable=False),
+    Column("adapter", String(16), nullable=False),
+)
+
+core_campaign_week = Table(
+    "core_campaign_week",
+    metadata,
+    Column("campaign_code", String(32), primary_key=True),
+    Column("week_ending", Date, primary_key=True),
+    Column("week_number", Integer, nullable=False),
+    Column("deadline_at", UTCDateTime, nullable=False),
+)
+
+# Every file seen in an inbox, identified by (unit folder, content hash): processed once; a changed
+# file is a new row. landed_at is the storage's last-modified time when the file was first seen.
+audit_inbox_file = Table(
+    "audit_inbox_file",
+    metadata,
+    Column("file_id", String(80), primary_key=True),  # <unit_folder>/<sha256>
+    Column("unit_folder", String(64), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("file_name", Text, nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("landed_at", UTCDateTime, nullable=False),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("archive_uri", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # received | accepted | rejected
+    Column("unit_code", String(6)),  # declared in the file, when it could be read
+    Column("week_ending", Date),
+    Column("revision", Integer),
+    Column("processed_at", UTCDateTime),
+    Column("run_id", Text),
+)
+
+_report_counts = [Column(key, BigInteger, nullable=False) for key in COUNT_KEYS] + [
+    Column(f"{key}_cumulative", BigInteger, nullable=False) for key in COUNT_KEYS
+]
+
+# Accepted reports, every revision kept; the latest revision of (unit, week) counts.
+core_report = Table(
+    "core_report",
+    metadata,
+    Column("unit_code", String(6), primary_key=True),
+    Column("week_ending", Date, primary_key=True),
+    Column("revision", Integer, primary_key=True),
+    Column("file_id", String(80), nullable=False, unique=True),
+    Column("landed_at", UTCDateTime, nullable=False),
+    Column("timeliness", String(8), nullable=False),  # on_time | late
+    Column("contact_name", Text),
+    Column("contact_phone", Text),
+    Column("highlights", Text),
+    Column("problems", Text),
+    *_report_counts,
+    Column("warning_count", Integer, nullable=False),
+    Column("loaded_at", UTCDateTime, nullable=False),
+)
+
+# Every problem found in a file: rejections (the file was not loaded) and warnings (loaded, flagged).
+audit_report_problem = Table(
+    "audit_report_problem",
+    metadata,
+    Column("file_id", String(80), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("rule", String(64), nullable=False),
+    Column("severity", String(8), nullable=False),
+    Column("field", Text),
+    Column("value", Text),
+    Column("row_number", Integer),
+    Column("cell", String(16)),
+    Column("message", Text, nullable=False),
+)
+
+# One row per Great Expectations validation (suite, what was validated, outcome).
+audit_quality_run = Table(
+    "audit_quality_run",
+    metadata,
+    Column("run_key", String(200), primary_key=True),
+    Column("suite", String(100), nullable=False),
+    Column("target", Text, nullable=False),
+    Column("success", Boolean, nullable=False),
+    Column("evaluated_expectations", Integer, nullable=False),
+    Column("failed_expectations", Integer, nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("failed_rows", Integer, nullable=False),
+    Column("results", JSON, nullable=False),
+    Column("validated_at", UTCDateTime, nullable=False),
+)
+
+# What each task run did: received, loaded, updated, rejected (STYLE: every run ends with a report).
+audit_load = Table(
+    "audit_load",
+    metadata,
+    Column("load_key", String(200), primary_key=True),
+    Column("dag_id", String(100), nullable=False),
+    Column("task_id", String(100), nullable=False),
+    Column("subject", String(100), nullable=False),
+    Column("interval_start", UTCDateTime),
+    Column("interval_end", UTCDateTime),
+    Column("counts", JSON, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=False),
+)
+
+# The notification ledger (DESIGN §8): written before and after each send; the key makes a retried
+# task skip what was sent and resend what failed.
+audit_notification = Table(
+    "audit_notification",
+    metadata,
+    Column("message_key", String(300), primary_key=True),
+    Column("kind", String(40), nullable=False),
+    Column("subject_ref", String(120), nullable=False),
+    Column("recipients", JSON, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("status", String(12), nullable=False),  # pending | sent | failed
+    Column("attempts", Integer, nullable=False),
+    Column("message_id", Text),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+)
