@@ -112,3 +112,28 @@ def warehouse_url(empty_warehouse):
     warehouse.migrate(empty_warehouse)
     warehouse.load_reference_data(empty_warehouse)
     return empty_warehouse
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """Airflow's own metadata database (SQLite in the tests' AIRFLOW_HOME), migrated once per session."""
+    import subprocess
+    import sys
+
+    subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"],
+        check=True,
+        capture_output=True,
+        env=os.environ.copy(),
+    )
+    return os.environ["AIRFLOW_HOME"]
+
+
+@pytest.fixture
+def mail_sink(tmp_path, monkeypatch):
+    """A real SMTP server on a free port writing .eml files; ``smtp_default`` points at it."""
+    from recruitment_month.mailsink import MailSink
+
+    with MailSink(tmp_path / "mail", port=0) as sink:
+        monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps(sink.connection))
+        yield sink

@@ -35,7 +35,9 @@ def test_migrations_from_empty_create_every_layer_and_apply_twice(empty_warehous
 def test_migrated_database_matches_the_metadata(empty_warehouse):
     warehouse.migrate(empty_warehouse)
     with warehouse.engine(empty_warehouse).connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": False, "version_table": warehouse.VERSION_TABLE})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": False, "version_table": warehouse.VERSION_TABLE}
+        )
         diff = compare_metadata(context, schema.metadata)
     assert diff == []
 

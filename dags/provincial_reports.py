@@ -1,0 +1,85 @@
+"""
+### Provincial weekly reports
+
+Collects the weekly reports the 32 reporting units put into their inbox folders
+(`<inbox>/<unit_code>/<file>`), checks them, loads the accepted ones and tells every sender what
+happened to their file.
+
+| | |
+|---|---|
+| **Owner** | data-engineering |
+| **Schedule** | every 10 minutes (Asia/Shanghai and UTC alike); no catch-up: each run handles every file not yet processed |
+| **Inputs** | the inbox (`RECRUITMENT_INBOX`, local folder or any fsspec URL); connection `warehouse`; `smtp_default` |
+| **Outputs** | `core_report` (every accepted revision), `audit_inbox_file`, `audit_report_problem`, `audit_quality_run`, receipts and rejection notices; the Asset `provincial_reports` when a report was accepted |
+
+**Tasks.** `collect` archives every new file (content-addressed) and records its landing time, the
+storage's last-modified time, which decides on time or late. `process` parses, validates (suite
+`include/expectations/provincial_report.json` plus the history and outlier rules) and loads each file
+in its own transaction. `notify` sends the receipt or rejection notice of each processed file through
+the notification ledger. `announce` emits the Asset that makes `friday_consolidation` revise a summary.
+
+**Rerun.** Clear any task of any run: files already processed are not processed again and messages
+already sent are not sent again. To reprocess a file, upload it again with any change.
+
+**When it fails.** `collect`: the inbox is unreachable or the warehouse is down (check the connection).
+`process`: a file broke the pipeline itself (the log names it; the file stays *received* and is retried).
+`notify`: the SMTP server refused (the ledger row `audit_notification` says why; a retry resends only
+what failed).
+"""
+
+from datetime import UTC, datetime
+
+from airflow.sdk import dag, task
+
+from recruitment_month.assets import REPORTS
+from recruitment_month.dag_defaults import DEFAULT_ARGS
+from recruitment_month.tags import Tag
+
+
+@dag(
+    dag_id="provincial_reports",
+    schedule="*/10 * * * *",
+    start_date=datetime(2022, 11, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=[Tag.REPORTS, Tag.QUALITY, Tag.EMAIL],
+    doc_md=__doc__,
+)
+def provincial_reports():
+    @task
+    def collect(run_id=None) -> dict:
+        from recruitment_month import warehouse
+        from recruitment_month.reports import pipeline
+
+        result = pipeline.collect(warehouse.engine(), run_id=run_id)
+        return {"seen": result.seen, "new": result.new}
+
+    @task
+    def process(collected: dict, run_id=None) -> dict:
+        from recruitment_month import warehouse
+        from recruitment_month.reports import pipeline
+
+        return pipeline.run_process(warehouse.engine(), run_id=run_id, collected=collected)
+
+    @task
+    def notify(summary: dict) -> dict:
+        from recruitment_month import warehouse
+        from recruitment_month.reports import pipeline
+
+        return pipeline.notify(warehouse.engine(), summary["file_ids"])
+
+    @task(outlets=[REPORTS])
+    def announce(summary: dict, outlet_events=None) -> None:
+        from airflow.exceptions import AirflowSkipException
+
+        if not summary["accepted"]:
+            raise AirflowSkipException("No report was accepted in this run")
+        outlet_events[REPORTS].extra = {"weeks": summary["accepted_weeks"], "accepted": summary["accepted"]}
+
+    summary = process(collect())
+    notify(summary)
+    announce(summary)
+
+
+provincial_reports()

@@ -1,0 +1,512 @@
+"""Provincial reports from inbox to warehouse: collect, process (parse, validate, load), notify.
+
+Each step reads its work from the warehouse, not from the previous task's memory, so any step can be
+rerun alone: ``collect`` registers files not seen before, ``process`` handles files still *received*,
+``notify`` sends what the ledger has not sent. Each file is processed in its own transaction: a file
+that fails for any reason is rejected with the reason and the others go on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from recruitment_month.problems import Problem, Severity
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+log = logging.getLogger(__name__)
+
+SUITE = "provincial_report"
+
+
+def inbox_url() -> str:
+    return os.environ.get("RECRUITMENT_INBOX") or str(Path(data_dir()) / "inbox")
+
+
+def data_dir() -> str:
+    return os.environ.get("RECRUITMENT_DATA_DIR") or str(Path(__file__).resolve().parents[3] / "data")
+
+
+def archive_url() -> str:
+    return os.environ.get("RECRUITMENT_ARCHIVE") or str(Path(data_dir()) / "archive" / "reports")
+
+
+@dataclass
+class CollectResult:
+    seen: int = 0
+    new: int = 0
+    file_ids: list[str] = field(default_factory=list)
+
+
+def collect(
+    engine: Engine, *, inbox: str | None = None, archive: str | None = None, run_id: str = ""
+) -> CollectResult:
+    """Register and archive every inbox file not seen before; its landing time is recorded now."""
+    from sqlalchemy import select
+
+    from recruitment_month import schema, warehouse
+    from recruitment_month.reports import inbox as storage
+
+    inbox = inbox or inbox_url()
+    archive = archive or archive_url()
+    t = schema.audit_inbox_file
+    entries = storage.scan(inbox)
+    result = CollectResult(seen=len(entries))
+    with engine.connect() as conn:
+        known = {
+            (r.unit_folder, r.file_name, r.size_bytes, r.landed_at)
+            for r in conn.execute(select(t.c.unit_folder, t.c.file_name, t.c.size_bytes, t.c.landed_at))
+        }
+    now = datetime.now(UTC)
+    for entry in entries:
+        if (entry.folder, entry.name, entry.size, entry.modified_at) in known:
+            continue
+        content = storage.read(inbox, entry)
+        sha256 = storage.sha256_of(inbox, entry, content)
+        file_id = f"{entry.folder}/{sha256}"
+        uri = storage.archive(archive, sha256, inbox, entry, content)
+        with engine.begin() as conn:
+            before = conn.execute(select(t.c.file_id).where(t.c.file_id == file_id)).first()
+            if before is not None:
+                log.info(
+                    "%s/%s has the content of a file already received; not processed again",
+                    entry.folder,
+                    entry.name,
+                )
+                continue
+            warehouse.insert_ignore(
+                conn,
+                t,
+                [
+                    {
+                        "file_id": file_id,
+                        "unit_folder": entry.folder,
+                        "sha256": sha256,
+                        "file_name": entry.name,
+                        "size_bytes": entry.size,
+                        "landed_at": entry.modified_at,
+                        "first_seen_at": now,
+                        "archive_uri": uri,
+                        "status": "received",
+                        "run_id": run_id,
+                    }
+                ],
+                ["file_id"],
+            )
+        result.new += 1
+        result.file_ids.append(file_id)
+        log.info(
+            "New file %s/%s (%s bytes, landed %s) archived at %s",
+            entry.folder,
+            entry.name,
+            entry.size,
+            entry.modified_at,
+            uri,
+        )
+    return result
+
+
+@dataclass
+class FileOutcome:
+    file_id: str
+    folder: str
+    file_name: str
+    landed_at: datetime
+    status: str  # accepted | rejected
+    unit_code: str | None = None
+    week_ending: date | None = None
+    revision: int | None = None
+    timeliness: str | None = None
+    problems: list[Problem] = field(default_factory=list)
+    record: dict | None = None
+
+
+def _read_archived(uri: str) -> bytes:
+    import fsspec
+
+    with fsspec.open(uri, "rb") as handle:
+        return handle.read()
+
+
+def current_reports(conn: Connection, first_week: date, last_week: date) -> list[dict]:
+    """The current (latest accepted) revision of every report of the weeks in [first_week, last_week]."""
+    from sqlalchemy import func, select
+
+    from recruitment_month.schema import core_report as r
+
+    newer = r.alias("newer")
+    latest = (
+        select(func.max(newer.c.revision))
+        .where(newer.c.unit_code == r.c.unit_code, newer.c.week_ending == r.c.week_ending)
+        .scalar_subquery()
+    )
+    query = select(r).where(r.c.week_ending.between(first_week, last_week), r.c.revision == latest)
+    return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def _frame(records: list[dict]):
+    import pandas as pd
+
+    from recruitment_month.reports.fields import RECORD_KEYS
+
+    frame = pd.DataFrame.from_records(records, columns=list(RECORD_KEYS))
+    frame["week_ending"] = frame["week_ending"].map(lambda d: d.isoformat() if isinstance(d, date) else d)
+    return frame
+
+
+def process(engine: Engine, *, run_id: str = "") -> list[FileOutcome]:
+    """Parse, validate and load every file still *received*, in landing order."""
+    from sqlalchemy import select
+
+    from recruitment_month import config, quality, schema
+    from recruitment_month.reports.parse import parse_report
+
+    campaign = config.campaign()
+    units = config.units().by_code()
+    t = schema.audit_inbox_file
+    with engine.connect() as conn:
+        pending = (
+            conn.execute(select(t).where(t.c.status == "received").order_by(t.c.landed_at, t.c.file_id))
+            .mappings()
+            .all()
+        )
+    if not pending:
+        return []
+
+    outcomes: list[FileOutcome] = []
+    for row in pending:
+        outcome = FileOutcome(
+            row["file_id"], row["unit_folder"], row["file_name"], row["landed_at"], "rejected"
+        )
+        outcomes.append(outcome)
+        if row["unit_folder"] not in units:
+            outcome.problems.append(
+                Problem(
+                    rule="folder_unknown",
+                    severity=Severity.REJECT,
+                    field="unit_folder",
+                    value=row["unit_folder"],
+                    message=f"文件放在了目录“{row['unit_folder']}”中，它不是32个填报单位的代码；每个单位只能向自己的目录（6位单位代码）报送。",
+                )
+            )
+            continue
+        parsed = parse_report(
+            _read_archived(row["archive_uri"]), row["file_name"], max_bytes=campaign.max_report_file_bytes
+        )
+        outcome.problems.extend(parsed.problems)
+        outcome.record = parsed.record
+        declared = parsed.record or parsed.declared
+        outcome.unit_code = declared.get("unit_code")
+        outcome.week_ending = declared.get("week_ending")
+        if outcome.unit_code and outcome.unit_code != row["unit_folder"]:
+            other = units.get(outcome.unit_code)
+            outcome.problems.append(
+                Problem(
+                    rule="unit_folder_mismatch",
+                    severity=Severity.REJECT,
+                    field="unit_code",
+                    value=outcome.unit_code,
+                    message=(
+                        f"文件中填写的填报单位是“{other.name if other else outcome.unit_code}”（{outcome.unit_code}），"
+                        f"但文件报送在“{units[row['unit_folder']].name}”（{row['unit_folder']}）的目录中。"
+                        "每个单位只能报送本单位的数据，请核对填报单位代码。"
+                    ),
+                )
+            )
+
+    # Great Expectations over every readable record of this run at once.
+    candidates = [o for o in outcomes if o.record is not None]
+    if candidates:
+        frame = _frame([o.record for o in candidates])
+        result = quality.validate(
+            frame,
+            SUITE,
+            {"unit_codes": sorted(units), "weeks": [w.isoformat() for w in campaign.weeks]},
+        )
+        with engine.begin() as conn:
+            quality.record(
+                conn,
+                result,
+                run_key=f"{SUITE}/{run_id or 'manual'}/{candidates[0].file_id}",
+                target=f"{len(candidates)} inbox file(s)",
+            )
+        already = {(id(o), p.rule, p.field) for o in candidates for p in o.problems}
+        for position, outcome in enumerate(candidates):
+            for failure in result.failures_for(position):
+                key = (id(outcome), failure.rule, failure.column)
+                if key in already:  # the parser said it already, in the sender's terms
+                    continue
+                already.add(key)
+                outcome.problems.append(
+                    Problem(
+                        rule=failure.rule,
+                        severity=failure.severity,
+                        field=failure.column,
+                        value=None if failure.value is None else str(failure.value),
+                        message=failure.message,
+                    )
+                )
+
+    for outcome in outcomes:
+        _load(engine, outcome, campaign, run_id)
+    return outcomes
+
+
+def _load(engine: Engine, outcome: FileOutcome, campaign, run_id: str) -> None:
+    """One file, one transaction: the report (if accepted), its problems, the file's status."""
+    from sqlalchemy import delete, func, select, update
+
+    from recruitment_month import schema, warehouse
+    from recruitment_month.reports.fields import COUNT_KEYS, cumulative_key
+    from recruitment_month.reports.rules import check_history
+
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        current = conn.execute(
+            select(schema.audit_inbox_file.c.status).where(
+                schema.audit_inbox_file.c.file_id == outcome.file_id
+            )
+        ).scalar_one()
+        if current != "received":  # another run got there first
+            return
+        if outcome.record is not None and not any(p.severity is Severity.REJECT for p in outcome.problems):
+            history = current_reports(conn, campaign.weeks[0], campaign.weeks[-1])
+            unit, week = outcome.unit_code, outcome.week_ending
+            own = [h for h in history if h["unit_code"] == unit and h["week_ending"] != week]
+            peers = [h for h in history if h["unit_code"] != unit and h["week_ending"] == week]
+            outcome.problems.extend(check_history(outcome.record, own, peers))
+            revision = (
+                conn.execute(
+                    select(func.max(schema.core_report.c.revision)).where(
+                        schema.core_report.c.unit_code == unit, schema.core_report.c.week_ending == week
+                    )
+                ).scalar()
+                or 0
+            ) + 1
+            outcome.status = "accepted"
+            outcome.revision = revision
+            outcome.timeliness = "on_time" if outcome.landed_at <= campaign.deadline(week) else "late"
+            row = {
+                "unit_code": unit,
+                "week_ending": week,
+                "revision": revision,
+                "file_id": outcome.file_id,
+                "landed_at": outcome.landed_at,
+                "timeliness": outcome.timeliness,
+                "warning_count": len(outcome.problems),
+                "loaded_at": now,
+            }
+            for key in ("contact_name", "contact_phone", "highlights", "problems"):
+                row[key] = outcome.record.get(key) or None
+            for key in COUNT_KEYS:
+                row[key] = int(outcome.record[key])
+                row[cumulative_key(key)] = int(outcome.record[cumulative_key(key)])
+            warehouse.insert_ignore(conn, schema.core_report, [row], ["file_id"])
+        conn.execute(
+            delete(schema.audit_report_problem).where(
+                schema.audit_report_problem.c.file_id == outcome.file_id
+            )
+        )
+        if outcome.problems:
+            conn.execute(
+                schema.audit_report_problem.insert(),
+                [
+                    {
+                        "file_id": outcome.file_id,
+                        "seq": seq,
+                        "rule": p.rule,
+                        "severity": str(p.severity),
+                        "field": p.field,
+                        "value": None if p.value is None else str(p.value)[:500],
+                        "row_number": p.row,
+                        "cell": p.cell,
+                        "message": p.message,
+                    }
+                    for seq, p in enumerate(outcome.problems, start=1)
+                ],
+            )
+        conn.execute(
+            update(schema.audit_inbox_file)
+            .where(schema.audit_inbox_file.c.file_id == outcome.file_id)
+            .values(
+                status=outcome.status,
+                unit_code=outcome.unit_code
+                if outcome.unit_code and len(str(outcome.unit_code)) == 6
+                else None,
+                week_ending=outcome.week_ending if isinstance(outcome.week_ending, date) else None,
+                revision=outcome.revision,
+                processed_at=now,
+                run_id=run_id,
+            )
+        )
+    log.info(
+        "%s %s: %s%s",
+        outcome.file_id,
+        outcome.file_name,
+        outcome.status,
+        "".join(
+            f"\n  [{p.severity}] {p.rule} {p.field or ''}={p.value!r}: {p.message}" for p in outcome.problems
+        ),
+    )
+
+
+def stored_outcomes(engine: Engine, file_ids: list[str]) -> list[FileOutcome]:
+    """Processed files as the warehouse holds them (what notify and the run report read)."""
+    from sqlalchemy import select
+
+    from recruitment_month import schema
+    from recruitment_month.reports.fields import RECORD_KEYS
+
+    if not file_ids:
+        return []
+    f, r, p = schema.audit_inbox_file, schema.core_report, schema.audit_report_problem
+    outcomes = []
+    with engine.connect() as conn:
+        files = (
+            conn.execute(select(f).where(f.c.file_id.in_(file_ids)).order_by(f.c.landed_at, f.c.file_id))
+            .mappings()
+            .all()
+        )
+        reports = {
+            row["file_id"]: dict(row)
+            for row in conn.execute(select(r).where(r.c.file_id.in_(file_ids))).mappings()
+        }
+        problems: dict[str, list[Problem]] = {}
+        for row in conn.execute(
+            select(p).where(p.c.file_id.in_(file_ids)).order_by(p.c.file_id, p.c.seq)
+        ).mappings():
+            problems.setdefault(row["file_id"], []).append(
+                Problem(
+                    rule=row["rule"],
+                    severity=Severity(row["severity"]),
+                    message=row["message"],
+                    field=row["field"],
+                    value=row["value"],
+                    row=row["row_number"],
+                    cell=row["cell"],
+                )
+            )
+    for row in files:
+        if row["status"] == "received":
+            continue
+        report = reports.get(row["file_id"])
+        outcomes.append(
+            FileOutcome(
+                file_id=row["file_id"],
+                folder=row["unit_folder"],
+                file_name=row["file_name"],
+                landed_at=row["landed_at"],
+                status=row["status"],
+                unit_code=row["unit_code"],
+                week_ending=row["week_ending"],
+                revision=row["revision"],
+                timeliness=report["timeliness"] if report else None,
+                problems=problems.get(row["file_id"], []),
+                record={k: report.get(k) for k in RECORD_KEYS} if report else None,
+            )
+        )
+    return outcomes
+
+
+def notify(engine: Engine, file_ids: list[str]) -> dict[str, int]:
+    """Receipts and rejection notices for processed files, through the ledger (never twice)."""
+    from recruitment_month import config, notifications
+    from recruitment_month.reports.messages import for_outcome
+
+    campaign = config.campaign()
+    units = config.units().by_code()
+    mails = [m for o in stored_outcomes(engine, file_ids) for m in for_outcome(o, campaign, units)]
+    return notifications.send_all(engine, mails)
+
+
+def record_load(engine: Engine, *, load_key: str, dag_id: str, task_id: str, counts: dict) -> None:
+    """The run report in the audit layer (rerunning the same run overwrites it)."""
+    from recruitment_month import schema, warehouse
+
+    with engine.begin() as conn:
+        warehouse.upsert(
+            conn,
+            schema.audit_load,
+            [
+                {
+                    "load_key": load_key,
+                    "dag_id": dag_id,
+                    "task_id": task_id,
+                    "subject": "provincial_reports",
+                    "interval_start": None,
+                    "interval_end": None,
+                    "counts": counts,
+                    "finished_at": datetime.now(UTC),
+                }
+            ],
+            ["load_key"],
+        )
+
+
+def run_process(engine: Engine, *, run_id: str, collected: dict | None = None) -> dict:
+    """``process`` plus the run report: what this run (all its tries) processed, in the log and audit."""
+    from sqlalchemy import select
+
+    from recruitment_month import schema
+
+    process(engine, run_id=run_id)
+    f = schema.audit_inbox_file
+    with engine.connect() as conn:
+        file_ids = list(
+            conn.execute(
+                select(f.c.file_id)
+                .where(f.c.run_id == run_id, f.c.status != "received")
+                .order_by(f.c.landed_at)
+            ).scalars()
+        )
+    outcomes = stored_outcomes(engine, file_ids)
+    accepted = [o for o in outcomes if o.status == "accepted"]
+    summary = {
+        "file_ids": file_ids,
+        "seen": (collected or {}).get("seen"),
+        "new": (collected or {}).get("new"),
+        "processed": len(outcomes),
+        "accepted": len(accepted),
+        "rejected": sum(o.status == "rejected" for o in outcomes),
+        "late": sum(o.timeliness == "late" for o in accepted),
+        "revisions": sum((o.revision or 0) > 1 for o in accepted),
+        "warnings": sum(p.severity is Severity.WARN for o in accepted for p in o.problems),
+        "accepted_weeks": sorted({o.week_ending.isoformat() for o in accepted}),
+        "rejections_by_rule": _count_rules(o for o in outcomes if o.status == "rejected"),
+    }
+    record_load(
+        engine,
+        load_key=f"provincial_reports/{run_id}",
+        dag_id="provincial_reports",
+        task_id="process",
+        counts={k: v for k, v in summary.items() if k != "file_ids"},
+    )
+    log.info(
+        "Run report: %s file(s) seen, %s new; %s processed: %s accepted (%s late, %s revisions, %s warnings), "
+        "%s rejected %s",
+        summary["seen"],
+        summary["new"],
+        summary["processed"],
+        summary["accepted"],
+        summary["late"],
+        summary["revisions"],
+        summary["warnings"],
+        summary["rejected"],
+        summary["rejections_by_rule"],
+    )
+    return summary
+
+
+def _count_rules(outcomes) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        for problem in outcome.problems:
+            if problem.severity is Severity.REJECT:
+                counts[problem.rule] = counts.get(problem.rule, 0) + 1
+    return dict(sorted(counts.items()))

@@ -1,0 +1,65 @@
+"""Policies as tests: the bag holds exactly the project's DAGs, each with an owner, known tags, docs,
+retries and a failure alert; DAG files import nothing heavy at parse time."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from recruitment_month.dag_defaults import OWNER
+from recruitment_month.tags import Tag
+
+DAGS = Path(__file__).resolve().parents[2] / "dags"
+EXPECTED_DAG_IDS = {"provincial_reports"}
+HEAVY = ("pandas", "great_expectations", "openpyxl", "matplotlib", "alembic", "psycopg")
+
+
+@pytest.fixture(scope="module")
+def bag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAGS))
+
+
+def test_no_import_errors(bag):
+    assert bag.import_errors == {}
+
+
+def test_the_bag_holds_exactly_the_expected_dags(bag):
+    assert bag.dag_ids, "the DagBag loaded nothing"
+    assert set(bag.dag_ids) == EXPECTED_DAG_IDS
+
+
+def test_one_dag_per_file_named_after_it(bag):
+    for dag_id, dag in bag.dags.items():
+        assert Path(dag.fileloc).stem == dag_id
+
+
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED_DAG_IDS))
+def test_dag_policies(bag, dag_id):
+    dag = bag.dags[dag_id]
+    assert dag.doc_md and len(dag.doc_md) > 200, "every DAG documents itself for the engineer on call"
+    assert "Rerun" in dag.doc_md and "When it fails" in dag.doc_md
+    assert dag.tags, "every DAG has tags"
+    assert set(dag.tags) <= {t.value for t in Tag}, f"unknown tags {set(dag.tags) - {t.value for t in Tag}}"
+    for t in dag.tasks:
+        assert t.owner == OWNER, f"{t.task_id} has owner {t.owner}"
+        assert t.retries >= 1, f"{t.task_id} has no retries"
+        callbacks = (
+            t.on_failure_callback if isinstance(t.on_failure_callback, list) else [t.on_failure_callback]
+        )
+        assert any(callable(c) for c in callbacks), f"{t.task_id} alerts nobody when it fails"
+
+
+@pytest.mark.parametrize("path", sorted(DAGS.glob("*.py")), ids=lambda p: p.name)
+def test_dag_files_import_nothing_heavy(path):
+    code = (
+        "import runpy, sys; runpy.run_path(sys.argv[1]);"
+        f"print('HEAVY=' + ','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
+    (line,) = [x for x in out.stdout.splitlines() if x.startswith("HEAVY=")]
+    assert line == "HEAVY=", f"imported at parse time: {line.removeprefix('HEAVY=')}"
