@@ -46,7 +46,11 @@ class MailSink:
         self._controller = None
 
     def start(self) -> MailSink:
+        import logging
+
         from aiosmtpd.controller import Controller
+
+        logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command
 
         if self.port == 0:
             import socket
