@@ -418,7 +418,7 @@ class _Generator:
         """Ways to split the platforms into groups of 2-3 that share a job."""
         out = []
         for k in range(_PARTITIONS):
-            rnd = random.Random(f"{self.seed}:groups:{k}")  # noqa: S311 - simulation, not security
+            rnd = random.Random(f"{self.seed}:groups:{k}")
             order = list(codes)
             rnd.shuffle(order)
             mapping: dict[str, tuple[int, tuple[str, ...]]] = {}

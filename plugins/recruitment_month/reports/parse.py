@@ -45,31 +45,31 @@ RULES: dict[str, tuple[Severity, str]] = {
     # The file as a whole
     "file_empty": (_R, "文件为空"),
     "file_too_large": (_R, "文件超过大小上限"),
-    "unsupported_format": (_R, "不支持的文件格式;请使用 .xlsx 模板、.csv 或 .json"),
-    "xls_legacy": (_R, "旧版 Excel 97-2003 工作簿(.xls);请另存为 .xlsx"),
-    "not_a_workbook": (_R, "扩展名是 Excel 工作簿,内容却不是(如图片、PDF、文本)"),
-    "workbook_encrypted": (_R, "工作簿设置了打开密码(已加密),无法读取"),
-    "workbook_corrupt": (_R, "工作簿已损坏或不完整,无法打开"),
-    "macro_workbook": (_R, "启用宏的工作簿(.xlsm)出于安全考虑不予接收"),
-    "zip_bomb": (_R, "工作簿解压后体积异常(疑似压缩炸弹),未打开"),
+    "unsupported_format": (_R, "不支持的文件格式；请使用 .xlsx 模板、.csv 或 .json"),
+    "xls_legacy": (_R, "旧版 Excel 97-2003 工作簿（.xls）；请另存为 .xlsx"),
+    "not_a_workbook": (_R, "扩展名是 Excel 工作簿，内容却不是（如图片、PDF、文本）"),
+    "workbook_encrypted": (_R, "工作簿设置了打开密码（已加密），无法读取"),
+    "workbook_corrupt": (_R, "工作簿已损坏或不完整，无法打开"),
+    "macro_workbook": (_R, "启用宏的工作簿（.xlsm）出于安全考虑不予接收"),
+    "zip_bomb": (_R, "工作簿解压后体积异常（疑似压缩炸弹），未打开"),
     "sheet_missing": (_R, "工作簿中没有“周报”工作表"),
-    "encoding": (_R, "文本文件无法按 UTF-8 或 GB18030 解码,或内容不是文本"),
+    "encoding": (_R, "文本文件无法按 UTF-8 或 GB18030 解码，或内容不是文本"),
     "csv_invalid": (_R, "CSV 文件格式有误"),
-    "json_invalid": (_R, "JSON 语法有误,或不是一个报告对象"),
+    "json_invalid": (_R, "JSON 语法有误，或不是一个报告对象"),
     "header_invalid": (_R, "找不到模板的栏目或列名"),
-    "no_data": (_R, "文件中只有表头,没有报告数据"),
+    "no_data": (_R, "文件中只有表头，没有报告数据"),
     "multiple_reports": (_R, "一个文件中有多份报告"),
     # Fields
-    "field_missing": (_R, "缺少必填栏目,或必填项未填写"),
+    "field_missing": (_R, "缺少必填栏目，或必填项未填写"),
     "field_duplicate": (_R, "同一栏目出现多次且内容不一致"),
-    "field_unknown": (_W, "无法识别的栏目,已忽略"),
+    "field_unknown": (_W, "无法识别的栏目，已忽略"),
     "unit_invalid": (_R, "填报单位代码或名称无法识别"),
     "date_invalid": (_R, "统计截止日期无法识别"),
     "week_invalid": (_R, "统计截止日期不是本次活动的报送周五"),
     "contact_missing": (_W, "未填写填报人或联系电话"),
     "count_not_integer": (_R, "数量不是整数"),
     "count_negative": (_R, "数量为负数"),
-    "count_too_large": (_R, "数量大得不合常理(超过 9 亿)"),
+    "count_too_large": (_R, "数量大得不合常理（超过 9 亿）"),
     # The record as a whole (no history needed)
     "cumulative_lt_weekly": (_R, "累计数小于本周数"),
     "counts_all_zero": (_W, "所有数量均为 0 或未填写"),
@@ -89,9 +89,9 @@ MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 100
 RATIO_CHECK_FLOOR = 2 * 1024 * 1024  # below this much unpacked data, the ratio does not matter
 
-# How much of the form sheet is read: a form is about 30 rows and 3 columns.
+# How much of the form sheet is read: a form is about 30 rows and 3 columns, a flat table 34 columns.
 MAX_FORM_ROWS = 500
-MAX_FORM_COLS = 26
+MAX_FORM_COLS = 64
 
 Format = Literal["xlsx", "csv", "json"]
 
@@ -157,23 +157,23 @@ def normalise_count(value: object) -> int:
     if value is None:
         return 0
     if isinstance(value, (bool, date, datetime)):
-        raise ValueIssue("count_not_integer", "请填写阿拉伯数字整数,例如 1234")
+        raise ValueIssue("count_not_integer", "请填写阿拉伯数字整数，例如 1234")
     if isinstance(value, int):
         number = value
     elif isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
-            raise ValueIssue("count_not_integer", "请填写阿拉伯数字整数,例如 1234")
+            raise ValueIssue("count_not_integer", "请填写阿拉伯数字整数，例如 1234")
         if not value.is_integer():
-            raise ValueIssue("count_not_integer", "数量应为整数,不能有小数")
+            raise ValueIssue("count_not_integer", "数量应为整数，不能有小数")
         number = int(value)
     elif isinstance(value, str):
         number = _count_from_text(value)
     else:
-        raise ValueIssue("count_not_integer", "请填写一个阿拉伯数字整数,例如 1234")
+        raise ValueIssue("count_not_integer", "请填写一个阿拉伯数字整数，例如 1234")
     if number < 0:
-        raise ValueIssue("count_negative", "数量不能为负数,请填写 0 或正整数")
+        raise ValueIssue("count_negative", "数量不能为负数，请填写 0 或正整数")
     if number > MAX_COUNT:
-        raise ValueIssue("count_too_large", "请核对是否多输入了数字;数量应不超过 999,999,999")
+        raise ValueIssue("count_too_large", "请核对是否多输入了数字；数量应不超过 999,999,999")
     return number
 
 
@@ -185,20 +185,20 @@ def _count_from_text(value: str) -> int:
     if plain:
         digits = plain.group(1).replace(",", "")
         if len(digits) > 12:
-            raise ValueIssue("count_too_large", "请核对是否多输入了数字;数量应不超过 999,999,999")
+            raise ValueIssue("count_too_large", "请核对是否多输入了数字；数量应不超过 999,999,999")
         return int(digits)
     if _NEGATIVE_NUMBER.match(text):
-        raise ValueIssue("count_negative", "数量不能为负数,请填写 0 或正整数")
+        raise ValueIssue("count_negative", "数量不能为负数，请填写 0 或正整数")
     if _DECIMAL.match(text):
-        raise ValueIssue("count_not_integer", "数量应为整数,不能有小数")
+        raise ValueIssue("count_not_integer", "数量应为整数，不能有小数")
     if re.fullmatch(r"\d[\d,]*", text):
-        raise ValueIssue("count_not_integer", "千分位逗号的位置不对;请直接填写数字,如 12345")
+        raise ValueIssue("count_not_integer", "千分位逗号的位置不对；请直接填写数字，如 12345")
     if _APPROXIMATE.search(text):
-        raise ValueIssue("count_not_integer", "请填写确切的整数,不要加“约”“余”“左右”等字样或写成范围")
+        raise ValueIssue("count_not_integer", "请填写确切的整数，不要加“约”“余”“左右”等字样或写成范围")
     unit = _WITH_UNIT.match(text)
     if unit:
-        raise ValueIssue("count_not_integer", f"请只填写数字,不要带单位“{unit.group(1)}”")
-    raise ValueIssue("count_not_integer", "请填写阿拉伯数字整数,例如 1234;没有开展的填 0")
+        raise ValueIssue("count_not_integer", f"请只填写数字，不要带单位“{unit.group(1)}”")
+    raise ValueIssue("count_not_integer", "请填写阿拉伯数字整数，例如 1234；没有开展的填 0")
 
 
 _DATE_PATTERNS = (
@@ -207,7 +207,7 @@ _DATE_PATTERNS = (
     re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
 )
 _EXCEL_EPOCH = date(1899, 12, 30)
-_DATE_HINT = "请按 2022-11-11 的格式填写该周周五的日期(也可写 2022/11/11、2022年11月11日、20221111)"
+_DATE_HINT = "请按 2022-11-11 的格式填写该周周五的日期（也可写 2022/11/11、2022年11月11日、20221111）"
 
 
 def normalise_date(value: object, *, excel_serial: bool = False) -> date:
@@ -239,7 +239,7 @@ def normalise_date(value: object, *, excel_serial: bool = False) -> date:
             try:
                 return date(*(int(part) for part in match.groups()))
             except ValueError:
-                raise ValueIssue("date_invalid", "该日期不存在;" + _DATE_HINT) from None
+                raise ValueIssue("date_invalid", "该日期不存在；" + _DATE_HINT) from None
     raise ValueIssue("date_invalid", _DATE_HINT)
 
 
@@ -256,7 +256,7 @@ def _text(value: object) -> str:
 def _show(value: object) -> str:
     """A value as it appears in a message."""
     if value is None:
-        return "(空)"
+        return "（空）"
     if isinstance(value, datetime):
         return value.isoformat(sep=" ")
     if isinstance(value, float):
@@ -320,12 +320,12 @@ class _Source:
         """``row`` and ``col`` are 1-based."""
         cell = f"{column_letter(col)}{row}"
         if self.format == "xlsx":
-            return _Place(f"(单元格 {cell})", row, cell)
-        return _Place(f"(第 {row} 行第 {col} 列,用 Excel 打开时为 {cell})", row, cell)
+            return _Place(f"（单元格 {cell}）", row, cell)
+        return _Place(f"（第 {row} 行第 {col} 列，用 Excel 打开时为 {cell}）", row, cell)
 
     @staticmethod
     def key_place(key: str) -> _Place:
-        return _Place(f"(键“{key}”)")
+        return _Place(f"（键“{key}”）")
 
     def missing_message(self, key: str, *, form: bool) -> str:
         spec = F.spec_of(key)
@@ -333,14 +333,14 @@ class _Source:
             if spec.kind == "count":
                 column = "累计" if F.is_cumulative(key) else "本周"
                 return (
-                    f"“周报”表中找不到“{spec.header}”这一行的{column}数。请使用教育部下发的模板,"
+                    f"“周报”表中找不到“{spec.header}”这一行的{column}数。请使用教育部下发的模板，"
                     "不要删除或改动“指标”列的名称和“本周”“累计”列。"
                 )
-            return f"“周报”表中找不到“{spec.header}”栏目。请使用教育部下发的模板,不要删除或改动栏目名称。"
+            return f"“周报”表中找不到“{spec.header}”栏目。请使用教育部下发的模板，不要删除或改动栏目名称。"
         name = F.display_name(key)
         if self.format == "json":
-            return f"缺少键“{key}”(或中文键“{name}”)。请按模板补上该项,没有开展的活动填 0。"
-        return f"缺少“{name}”列(也可用英文列名 {key})。请按模板补上该列,没有开展的活动填 0。"
+            return f"缺少键“{key}”（或中文键“{name}”）。请按模板补上该项，没有开展的活动填 0。"
+        return f"缺少“{name}”列（也可用英文列名 {key}）。请按模板补上该列，没有开展的活动填 0。"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -362,8 +362,8 @@ def parse_report(
     except Exception as exc:  # a file must not stop the other units' reports; the failure is reported
         log.exception("unexpected error while parsing %s", filename)
         message = (
-            "读取文件时发生意外错误,文件未被接收。请使用教育部下发的模板重新填写后报送;"
-            "如仍有问题,请联系教育部高校学生司。"
+            "读取文件时发生意外错误，文件未被接收。请使用教育部下发的模板重新填写后报送；"
+            "如仍有问题，请联系教育部高校学生司。"
         )
         return ParseResult(None, [problem("parse_failed", message, value=type(exc).__name__)])
 
@@ -430,30 +430,30 @@ def _parse(content: bytes, filename: str, max_bytes: int, ctx: _Context) -> Pars
     ext = PurePath(name).suffix.lower()
     if len(content) > max_bytes:
         message = (
-            f"文件大小为 {_megabytes(len(content))},超过了 {_megabytes(max_bytes)} 的上限。"
-            "周报通常只有几十 KB,请确认上传的是填好的周报文件,不要插入图片。"
+            f"文件大小为 {_megabytes(len(content))}，超过了 {_megabytes(max_bytes)} 的上限。"
+            "周报通常只有几十 KB，请确认上传的是填好的周报文件，不要插入图片。"
         )
         return _fail("file_too_large", message, value=str(len(content)))
     if not content.strip(b" \t\r\n\x00").removeprefix(codecs.BOM_UTF8).strip():
-        return _fail("file_empty", f"文件“{name}”是空的(没有任何内容)。请检查后重新上传填好的周报。")
+        return _fail("file_empty", f"文件“{name}”是空的（没有任何内容）。请检查后重新上传填好的周报。")
 
     kind = _sniff(content)
     if ext == ".xlsm":
         return _fail(
             "macro_workbook",
-            "启用宏的工作簿(.xlsm)出于安全考虑不予接收。请在 Excel 中选择“另存为”→“Excel 工作簿(*.xlsx)”"
+            "启用宏的工作簿（.xlsm）出于安全考虑不予接收。请在 Excel 中选择“另存为”→“Excel 工作簿(*.xlsx)”"
             "后重新报送。",
             value=ext,
         )
     if ext not in (*SUPPORTED_EXTENSIONS, ".xls"):
-        shown = f"“{ext}”" if ext else "(无扩展名)"
+        shown = f"“{ext}”" if ext else "（无扩展名）"
         hint = ""
         if kind == "text":
-            hint = "如果这是 CSV 文本,请把文件扩展名改为 .csv。"
+            hint = "如果这是 CSV 文本，请把文件扩展名改为 .csv。"
         elif kind not in ("zip", "ole"):
             hint = f"文件内容是{_spaced(kind)}。"
         message = (
-            f"不支持{shown}格式的文件。{hint}请使用教育部下发的 .xlsx 模板填报,或报送 .csv、.json 文件。"
+            f"不支持{shown}格式的文件。{hint}请使用教育部下发的 .xlsx 模板填报，或报送 .csv、.json 文件。"
         )
         return _fail("unsupported_format", message, value=ext or None)
 
@@ -464,35 +464,35 @@ def _parse(content: bytes, filename: str, max_bytes: int, ctx: _Context) -> Pars
         if ole == "encrypted":
             return _fail(
                 "workbook_encrypted",
-                "工作簿设置了打开密码(已加密),系统无法读取。请在 Excel 中取消密码"
-                "(“文件”→“信息”→“保护工作簿”→“用密码进行加密”,清空密码)后重新报送。",
+                "工作簿设置了打开密码（已加密），系统无法读取。请在 Excel 中取消密码"
+                "（“文件”→“信息”→“保护工作簿”→“用密码进行加密”，清空密码）后重新报送。",
             )
         if ole == "doc":
-            return _fail("not_a_workbook", "文件内容是 Word 文档,不是 Excel 工作簿。请使用 .xlsx 模板填报。")
+            return _fail("not_a_workbook", "文件内容是 Word 文档，不是 Excel 工作簿。请使用 .xlsx 模板填报。")
         return _fail(
             "xls_legacy",
-            "这是旧版 Excel 97-2003 工作簿(.xls),系统只接收 .xlsx。请在 Excel 中“另存为”"
+            "这是旧版 Excel 97-2003 工作簿（.xls），系统只接收 .xlsx。请在 Excel 中“另存为”"
             "“Excel 工作簿(*.xlsx)”后重新报送。",
         )
     if ext in (".xlsx", ".xls"):
         found = "文本" if kind == "text" else kind
         return _fail(
             "not_a_workbook",
-            f"文件扩展名是 {ext},但内容是{_spaced(found)},不是 Excel 工作簿。请上传填好的 .xlsx 模板文件本身"
-            "(不要上传截图或把其他文件改扩展名)。",
+            f"文件扩展名是 {ext}，但内容是{_spaced(found)}，不是 Excel 工作簿。请上传填好的 .xlsx 模板文件本身"
+            "（不要上传截图或把其他文件改扩展名）。",
             value=found,
         )
     if kind != "text":
         return _fail(
             "encoding",
-            f"文件扩展名是 {ext},但内容是{_spaced(kind)},不是文本。请上传填好的报告文件本身。",
+            f"文件扩展名是 {ext}，但内容是{_spaced(kind)}，不是文本。请上传填好的报告文件本身。",
             value=kind,
         )
     decoded = _decode(content)
     if decoded is None:
         return _fail(
             "encoding",
-            "文件无法按 UTF-8 或 GB18030 编码读取。请在 Excel 中“另存为”“CSV UTF-8(逗号分隔)”后重新报送。",
+            "文件无法按 UTF-8 或 GB18030 编码读取。请在 Excel 中“另存为”“CSV UTF-8（逗号分隔）”后重新报送。",
         )
     text, encoding = decoded
     if ext == ".json" or text.lstrip().startswith("{"):
@@ -552,19 +552,19 @@ def _read_form_sheet(content: bytes) -> tuple[list[list], ParseResult | None]:
             or (total > RATIO_CHECK_FLOOR and ratio > MAX_COMPRESSION_RATIO)
         ):
             message = (
-                f"工作簿解压后有 {_megabytes(total)}(压缩比约 {ratio:.0f}:1,共 {len(infos)} 个部件),"
-                "远超正常周报的大小,出于安全考虑未打开。请使用教育部下发的模板重新填写后报送。"
+                f"工作簿解压后有 {_megabytes(total)}（压缩比约 {ratio:.0f}:1，共 {len(infos)} 个部件），"
+                "远超正常周报的大小，出于安全考虑未打开。请使用教育部下发的模板重新填写后报送。"
             )
             return [], _fail("zip_bomb", message, value=str(total))
         if any(info.flag_bits & 0x1 for info in infos):
             return [], _fail(
-                "workbook_encrypted", "工作簿的压缩包设置了密码,系统无法读取。请取消密码后重新报送。"
+                "workbook_encrypted", "工作簿的压缩包设置了密码，系统无法读取。请取消密码后重新报送。"
             )
         names = {info.filename for info in infos}
         if "[Content_Types].xml" not in names:
             return [], _fail(
                 "not_a_workbook",
-                "文件是一个 zip 压缩包,不是 Excel 工作簿。请直接上传填好的 .xlsx 模板文件,不要压缩。",
+                "文件是一个 zip 压缩包，不是 Excel 工作簿。请直接上传填好的 .xlsx 模板文件，不要压缩。",
                 value="zip",
             )
         try:
@@ -574,7 +574,7 @@ def _read_form_sheet(content: bytes) -> tuple[list[list], ParseResult | None]:
     if b"macroEnabled" in types or any(n.lower().endswith("vbaproject.bin") for n in names):
         return [], _fail(
             "macro_workbook",
-            "工作簿含有宏(启用宏的工作簿),出于安全考虑不予接收。请在 Excel 中“另存为”"
+            "工作簿含有宏（启用宏的工作簿），出于安全考虑不予接收。请在 Excel 中“另存为”"
             "“Excel 工作簿(*.xlsx)”后重新报送。",
         )
     if b"spreadsheetml" not in types:
@@ -585,7 +585,7 @@ def _read_form_sheet(content: bytes) -> tuple[list[list], ParseResult | None]:
             kind = "PowerPoint 演示文稿"
         return [], _fail(
             "not_a_workbook",
-            f"文件内容是{_spaced(kind)},不是 Excel 工作簿。请使用 .xlsx 模板填报。",
+            f"文件内容是{_spaced(kind)}，不是 Excel 工作簿。请使用 .xlsx 模板填报。",
             value=kind,
         )
     import openpyxl
@@ -601,10 +601,10 @@ def _read_form_sheet(content: bytes) -> tuple[list[list], ParseResult | None]:
         titles = list(workbook.sheetnames)
         matches = [t for t in titles if t.strip() == FORM_SHEET]
         if not matches:
-            found = "、".join(f"“{t}”" for t in titles) or "(无)"
+            found = "、".join(f"“{t}”" for t in titles) or "（无）"
             message = (
-                f"工作簿中没有名为“{FORM_SHEET}”的工作表(找到的工作表:{found})。请在教育部下发的模板中"
-                f"“{FORM_SHEET}”表上填写,不要改动工作表名称。"
+                f"工作簿中没有名为“{FORM_SHEET}”的工作表（找到的工作表：{found}）。请在教育部下发的模板中"
+                f"“{FORM_SHEET}”表上填写，不要改动工作表名称。"
             )
             return [], _fail("sheet_missing", message, value="、".join(titles))
         sheet = workbook[matches[0]]
@@ -618,7 +618,7 @@ def _read_form_sheet(content: bytes) -> tuple[list[list], ParseResult | None]:
     return grid, None
 
 
-_CORRUPT = "工作簿已损坏或不完整,无法打开。请在 Excel 中打开确认无误后重新保存为 .xlsx 并报送。"
+_CORRUPT = "工作簿已损坏或不完整，无法打开。请在 Excel 中打开确认无误后重新保存为 .xlsx 并报送。"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -637,33 +637,32 @@ def _read_grid(grid: list[list], source: _Source) -> tuple[_Found, list[Problem]
     header_row = _flat_header_row(grid)
     if header_row is not None:
         return (*_read_flat(grid, header_row, source), False)
-    labels = F.form_label_index()
+    markers = {*F.form_label_index(), _FORM_TABLE_HEADER}
     for row in grid:
         for value in row:
-            if isinstance(value, str) and F.normalise_form_label(value) in (*labels, _FORM_TABLE_HEADER):
+            if isinstance(value, str) and F.normalise_form_label(value) in markers:
                 return _read_form(grid, source), [], True
     if source.format == "xlsx":
         message = (
-            f"“{FORM_SHEET}”表中找不到模板的栏目(如“填报单位代码”“指标”)。请使用教育部下发的模板填报,"
+            f"“{FORM_SHEET}”表中找不到模板的栏目（如“填报单位代码”“指标”）。请使用教育部下发的模板填报，"
             "不要改动栏目名称。"
         )
         return {}, [problem("header_invalid", message)], False
     first = next((row for row in grid if any(not _blank(v) for v in row)), [])
-    shown = "、".join(f"“{_show(v)}”" for v in first[:4] if not _blank(v)) or "(空)"
+    shown = "、".join(f"“{_show(v)}”" for v in first[:4] if not _blank(v)) or "（空）"
     message = (
-        f"第一行应是列名(如“填报单位代码”或 unit_code),找到的却是 {shown}。"
-        "请使用模板中的列名,第一行写列名、第二行写数据。"
+        f"第一行应是列名（如“填报单位代码”或 unit_code），找到的却是 {shown}。"
+        "请使用模板中的列名，第一行写列名、第二行写数据。"
     )
     return {}, [problem("header_invalid", message, row=1)], False
 
 
 def _flat_header_row(grid: list[list]) -> int | None:
-    """The 0-based row holding flat column names, if any: at least three names, one of them a count."""
+    """The 0-based row holding flat column names, if any: at least three of them (a row of the form
+    holds one label)."""
     index = F.flat_column_index()
     for r, row in enumerate(grid[:10]):
-        keys = [index.get(F.normalise_label(v)) for v in row if isinstance(v, str)]
-        keys = [k for k in keys if k]
-        if len(keys) >= 3 and any(F.spec_of(k).kind == "count" for k in keys):
+        if sum(1 for v in row if isinstance(v, str) and F.normalise_label(v) in index) >= 3:
             return r
     return None
 
@@ -679,20 +678,20 @@ def _read_flat(grid: list[list], header_row: int, source: _Source) -> tuple[_Fou
         if key is None:
             place = source.grid_place(header_row + 1, c + 1)
             message = (
-                f"列名“{_show(name)}”{place.text}无法识别,该列已忽略。如果这是一个指标,请改用模板中的列名。"
+                f"列名“{_show(name)}”{place.text}无法识别，该列已忽略。如果这是一个指标，请改用模板中的列名。"
             )
             problems.append(problem("field_unknown", message, value=_show(name), **place.where()))
             continue
         columns.append((c, key))
     data_rows = [r for r in range(header_row + 1, len(grid)) if any(not _blank(v) for v in grid[r])]
     if not data_rows:
-        message = "文件中只有列名,没有数据行。请在列名下一行填写本单位本周的数据。"
+        message = "文件中只有列名，没有数据行。请在列名下一行填写本单位本周的数据。"
         return {}, [*problems, problem("no_data", message)]
     if len(data_rows) > 1:
         shown = "、".join(str(r + 1) for r in data_rows[:6]) + ("…" if len(data_rows) > 6 else "")
         message = (
-            f"文件中有 {len(data_rows)} 行数据(第 {shown} 行)。每个文件只能包含一个单位一周的一份报告,"
-            "请每周单独报送一个文件;如要更正,上传更正后的新文件即可。"
+            f"文件中有 {len(data_rows)} 行数据（第 {shown} 行）。每个文件只能包含一个单位一周的一份报告，"
+            "请每周单独报送一个文件；如要更正，上传更正后的新文件即可。"
         )
         return {}, [*problems, problem("multiple_reports", message, value=str(len(data_rows)))]
     r = data_rows[0]
@@ -745,7 +744,7 @@ def _parse_csv(text: str, ctx: _Context) -> ParseResult:
     try:
         grid = [list(row) for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
     except csv.Error as exc:
-        return _fail("csv_invalid", f"CSV 文件格式有误({exc})。请在 Excel 中重新“另存为”CSV 后报送。")
+        return _fail("csv_invalid", f"CSV 文件格式有误（{exc}）。请在 Excel 中重新“另存为”CSV 后报送。")
     source = _Source("csv")
     raw, problems, is_form = _read_grid(grid, source)
     result = _finish(raw, problems, source, ctx, is_form=is_form)
@@ -762,23 +761,23 @@ def _parse_json(text: str, ctx: _Context) -> ParseResult:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         message = (
-            f"JSON 格式有误:第 {exc.lineno} 行第 {exc.colno} 列附近({exc.msg})。"
-            "请检查引号、逗号和括号是否成对,或改用 .xlsx 模板报送。"
+            f"JSON 格式有误：第 {exc.lineno} 行第 {exc.colno} 列附近（{exc.msg}）。"
+            "请检查引号、逗号和括号是否成对，或改用 .xlsx 模板报送。"
         )
         return _json_fail(message, row=exc.lineno)
     except RecursionError:
-        return _json_fail("JSON 嵌套层数过多,不是一份报告。请按模板报送一个对象。")
+        return _json_fail("JSON 嵌套层数过多，不是一份报告。请按模板报送一个对象。")
     if isinstance(data, list):
         if not data:
             return _json_fail_rule(
-                "no_data", "JSON 是一个空列表,没有报告数据。请报送一个包含本周数据的对象。"
+                "no_data", "JSON 是一个空列表，没有报告数据。请报送一个包含本周数据的对象。"
             )
         if len(data) > 1:
-            message = f"JSON 列表中有 {len(data)} 份报告。每个文件只能包含一个单位一周的一份报告,请每周单独报送一个文件。"
+            message = f"JSON 列表中有 {len(data)} 份报告。每个文件只能包含一个单位一周的一份报告，请每周单独报送一个文件。"
             return _json_fail_rule("multiple_reports", message, value=str(len(data)))
         data = data[0]
     if not isinstance(data, dict):
-        return _json_fail("JSON 应是一个对象({…}),或只含一个对象的列表。请按模板的键名报送。")
+        return _json_fail("JSON 应是一个对象（{…}），或只含一个对象的列表。请按模板的键名报送。")
     index = F.flat_column_index()
     source = _Source("json")
     raw: _Found = {}
@@ -786,7 +785,7 @@ def _parse_json(text: str, ctx: _Context) -> ParseResult:
     for name, value in data.items():
         key = index.get(F.normalise_label(name))
         if key is None:
-            message = f"键“{name}”无法识别,已忽略。如果这是一个指标,请改用模板中的键名。"
+            message = f"键“{name}”无法识别，已忽略。如果这是一个指标，请改用模板中的键名。"
             problems.append(problem("field_unknown", message, field=str(name)))
             continue
         raw.setdefault(key, []).append(_Raw(value, source.key_place(name)))
@@ -819,8 +818,8 @@ def _finish(
     for key, found in raw.items():
         values[key] = found[0]
         if len({_comparable(key, item.value) for item in found}) > 1:
-            places = "、".join(item.place.text.strip("()") for item in found)
-            message = f"{_subject(key)}出现了 {len(found)} 次且内容不一致({places})。请只保留一处。"
+            places = "、".join(item.place.text.strip("（）") for item in found)
+            message = f"{_subject(key)}出现了 {len(found)} 次且内容不一致（{places}）。请只保留一处。"
             problems.append(
                 problem(
                     "field_duplicate",
@@ -848,7 +847,7 @@ def _finish(
             try:
                 record[key] = normalise_count(item.value)
             except ValueIssue as issue:
-                message = f"{_subject(key)}{item.place.text}填写的是“{_show(item.value)}”,{_verdict(issue)}{issue.hint}。"
+                message = f"{_subject(key)}{item.place.text}填写的是“{_show(item.value)}”，{_verdict(issue)}{issue.hint}。"
                 problems.append(
                     problem(issue.rule, message, field=key, value=_show(item.value), **item.place.where())
                 )
@@ -866,7 +865,7 @@ def _finish(
             record[key] = _text(item.value)
             if spec.kind == "id" and not record[key]:
                 message = (
-                    f"{_subject(key)}{item.place.text}未填写。请填写后报送,以便教育部就本报告联系贵单位。"
+                    f"{_subject(key)}{item.place.text}未填写。请填写后报送，以便教育部就本报告联系贵单位。"
                 )
                 problems.append(problem("contact_missing", message, field=key, **item.place.where()))
 
@@ -900,9 +899,7 @@ def _unit(item: _Raw, key: str, problems: list[Problem], ctx: _Context) -> str |
         value = int(value)
     text = _fold(str(value)) if value is not None else ""
     if not text:
-        message = (
-            f"{_subject(key)}{item.place.text}未填写。请填写 6 位单位代码(如 110000)或单位全称(如 北京市)。"
-        )
+        message = f"{_subject(key)}{item.place.text}未填写。请填写 6 位单位代码（如 110000）或单位全称（如 北京市）。"
         problems.append(problem("field_missing", message, field=key, **item.place.where()))
         return None
     code = ctx.units.resolve(text)
@@ -912,8 +909,8 @@ def _unit(item: _Raw, key: str, problems: list[Problem], ctx: _Context) -> str |
             code = ctx.units.resolve(found[0])
     if code is None:
         message = (
-            f"{_subject(key)}{item.place.text}填写的是“{_show(item.value)}”,无法识别。"
-            "请填写 6 位单位代码(如 110000,新疆生产建设兵团为 660000)或单位全称(如 北京市)。"
+            f"{_subject(key)}{item.place.text}填写的是“{_show(item.value)}”，无法识别。"
+            "请填写 6 位单位代码（如 110000，新疆生产建设兵团为 660000）或单位全称（如 北京市）。"
         )
         problems.append(
             problem("unit_invalid", message, field=key, value=_show(item.value), **item.place.where())
@@ -924,7 +921,7 @@ def _unit(item: _Raw, key: str, problems: list[Problem], ctx: _Context) -> str |
 def _week(item: _Raw, key: str, problems: list[Problem], ctx: _Context, *, excel_serial: bool) -> date | None:
     if _blank(item.value):
         message = (
-            f"{_subject(key)}{item.place.text}未填写。请填写本报告所统计的那一周的周五日期,如 2022-11-11。"
+            f"{_subject(key)}{item.place.text}未填写。请填写本报告所统计的那一周的周五日期，如 2022-11-11。"
         )
         problems.append(problem("field_missing", message, field=key, **item.place.where()))
         return None
@@ -932,7 +929,7 @@ def _week(item: _Raw, key: str, problems: list[Problem], ctx: _Context, *, excel
         day = normalise_date(item.value, excel_serial=excel_serial)
     except ValueIssue as issue:
         message = (
-            f"{_subject(key)}{item.place.text}填写的是“{_show(item.value)}”,无法识别为日期。{issue.hint}。"
+            f"{_subject(key)}{item.place.text}填写的是“{_show(item.value)}”，无法识别为日期。{issue.hint}。"
         )
         problems.append(
             problem("date_invalid", message, field=key, value=_show(item.value), **item.place.where())
@@ -945,10 +942,10 @@ def _week(item: _Raw, key: str, problems: list[Problem], ctx: _Context, *, excel
     hint = ""
     containing = [w for w in weeks if 0 <= (w - day).days < 7]
     if containing:
-        hint = f"该日期所在的报送周应填写 {containing[0].isoformat()}(星期五)。"
+        hint = f"该日期所在的报送周应填写 {containing[0].isoformat()}（星期五）。"
     message = (
-        f"{_subject(key)}{item.place.text}填写的是 {day.isoformat()}(星期{_WEEKDAY_CN[day.weekday()]}),"
-        f"不是本次活动的报送日期。{hint}有效的统计截止日期(每周五)为:{valid}。"
+        f"{_subject(key)}{item.place.text}填写的是 {day.isoformat()}（星期{_WEEKDAY_CN[day.weekday()]}），"
+        f"不是本次活动的报送日期。{hint}有效的统计截止日期（每周五）为：{valid}。"
     )
     problems.append(problem("week_invalid", message, field=key, value=day.isoformat(), **item.place.where()))
     return None
@@ -968,15 +965,15 @@ def check_record(record: dict, places: dict | None = None) -> list[Problem]:
         if isinstance(week, int) and isinstance(total, int) and total < week:
             place = places.get(total_key) or _Place("")
             message = (
-                f"{_subject(total_key)}{place.text}为 {total:,},小于本周数 {week:,}。累计数是活动开始以来的总数"
-                "(含本周),应不小于本周数。请核对后重新报送。"
+                f"{_subject(total_key)}{place.text}为 {total:,}，小于本周数 {week:,}。累计数是活动开始以来的总数"
+                "（含本周），应不小于本周数。请核对后重新报送。"
             )
             found.append(
                 problem("cumulative_lt_weekly", message, field=total_key, value=str(total), **place.where())
             )
     counts = [record.get(k) for k in F.RECORD_KEYS if F.spec_of(k).kind == "count"]
     if counts and all(isinstance(v, int) for v in counts) and not any(counts):
-        message = "本周数和累计数全部为 0 或未填写。如确实未开展活动,可不修改;否则请填写数据后重新报送。"
+        message = "本周数和累计数全部为 0 或未填写。如确实未开展活动，可不修改；否则请填写数据后重新报送。"
         found.append(problem("counts_all_zero", message))
     for employers_key, positions_key, period in (
         ("employers", "positions", "本周"),
@@ -986,8 +983,8 @@ def check_record(record: dict, places: dict | None = None) -> list[Problem]:
         if isinstance(employers, int) and isinstance(positions, int) and employers > positions:
             place = places.get(employers_key) or _Place("")
             message = (
-                f"{period}“参会用人单位(家)”为 {employers:,},多于“提供岗位(个)” {positions:,}。"
-                "一般每家参会单位至少提供 1 个岗位,请核对;如确实如此,可不修改。"
+                f"{period}“参会用人单位(家)”为 {employers:,}，多于“提供岗位(个)” {positions:,}。"
+                "一般每家参会单位至少提供 1 个岗位，请核对；如确实如此，可不修改。"
             )
             found.append(
                 problem(

@@ -1,10 +1,15 @@
 """Rules that need history: cumulative continuity, cumulative never decreasing, outliers (DESIGN §4).
 
 All are warnings: the report is loaded and flagged. Outliers use the modified z-score of Iglewicz and
-Hoaglin (0.6745·(x − median)/MAD, flagged above 3.5), as DHIS2's outlier analysis does, on log(1 + x)
-so that a province fifty times the size of another is not an outlier for being big. Two references:
-the unit's own earlier weeks (from its fourth week) and the peers' values for the same week (from the
-first week, once enough units have reported).
+Hoaglin (0.6745·(x − median)/MAD, flagged above 3.5), as DHIS2's outlier analysis does, on log(1 + x),
+and a value must also be at least three times (or a third of) the typical one: weekly activity varies
+by tens of percent, a mistyped figure by a factor of ten. Two references:
+
+* the unit's own other weeks (once it has three);
+* the peers of the same week (once eight have reported), from the first week on. Provinces differ fifty
+  times in size, so peers are compared on the report's *profile*: each count relative to the report's
+  own overall scale (the mean of its log counts). A figure with an extra digit stands out of its own
+  report's profile whatever the province's size.
 
 Pure module: no Airflow import.
 """
@@ -20,6 +25,7 @@ from recruitment_month.problems import Problem, Severity
 from recruitment_month.reports.fields import COUNT_FIELDS, cumulative_key
 
 Z_THRESHOLD = 3.5
+MIN_FACTOR = math.log(3)  # at least 3x or 1/3 of the typical value, on the log scale
 MIN_OWN_WEEKS = 3
 MIN_PEERS = 8
 # Below this, differences are noise (3 fairs instead of 1 is not an outlier).
@@ -43,6 +49,22 @@ def _typical(reference: Iterable[float]) -> str:
     raw = sorted(round(math.expm1(x)) for x in reference)
     low, high = raw[len(raw) // 4], raw[(3 * len(raw)) // 4]
     return f"{low:,}–{high:,}" if low != high else f"{low:,}"
+
+
+def _scale(record: Mapping) -> float:
+    return statistics.fmean(math.log1p(int(record[spec.key])) for spec in COUNT_FIELDS)
+
+
+def _profile(record: Mapping, key: str) -> float:
+    """A count relative to its report's own scale, on the log scale."""
+    return math.log1p(int(record[key])) - _scale(record)
+
+
+def _expected_from_profile(record: Mapping, key: str, peers: list[float]) -> int:
+    # Solving log1p(x) - mean(log1p(others ∪ x)) = median profile for x, approximately.
+    n = len(COUNT_FIELDS)
+    others = (_scale(record) * n - math.log1p(int(record[key]))) / (n - 1)
+    return round(math.expm1(others + statistics.median(peers) * n / (n - 1)))
 
 
 def check_history(
@@ -91,7 +113,13 @@ def check_history(
         flagged = False
         if len(own) >= MIN_OWN_WEEKS:
             z = _modified_z(value, own)
-            if z is not None and abs(z) > Z_THRESHOLD and max(weekly, math.expm1(max(own))) >= MIN_MAGNITUDE:
+            far = abs(value - statistics.median(own)) >= MIN_FACTOR
+            if (
+                z is not None
+                and abs(z) > Z_THRESHOLD
+                and far
+                and max(weekly, math.expm1(max(own))) >= MIN_MAGNITUDE
+            ):
                 flagged = True
                 direction = "远高于" if z > 0 else "远低于"
                 problems.append(
@@ -103,10 +131,12 @@ def check_history(
                         message=f"“{label}”为{weekly:,}，{direction}本单位此前各周（通常为{_typical(own)}），请核实是否多填或少填了位数。",
                     )
                 )
-        peers = [math.log1p(int(r[key])) for r in peers_same_week]
+        peers = [_profile(r, key) for r in peers_same_week]
         if not flagged and len(peers) >= MIN_PEERS:
-            z = _modified_z(value, peers)
-            if z is not None and abs(z) > Z_THRESHOLD and weekly >= MIN_MAGNITUDE:
+            mine = _profile(record, key)
+            z = _modified_z(mine, peers)
+            far = abs(mine - statistics.median(peers)) >= MIN_FACTOR
+            if z is not None and abs(z) > Z_THRESHOLD and far and weekly >= MIN_MAGNITUDE:
                 direction = "远高于" if z > 0 else "远低于"
                 problems.append(
                     Problem(
@@ -114,7 +144,10 @@ def check_history(
                         severity=Severity.WARN,
                         field=key,
                         value=str(weekly),
-                        message=f"“{label}”为{weekly:,}，{direction}同周其他省份（通常为{_typical(peers)}），请核实。",
+                        message=(
+                            f"“{label}”为{weekly:,}，与本报告其他各项数据相比{direction}同周其他省份的一般比例"
+                            f"（按其他各项推算，通常约为{_expected_from_profile(record, key, peers):,}），请核实是否多填或少填了位数。"
+                        ),
                     )
                 )
     return problems

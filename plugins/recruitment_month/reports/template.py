@@ -106,14 +106,14 @@ def build_workbook(
     subtitle = sheet.cell(
         TITLE_ROW + 1,
         1,
-        f"请于{_deadline_phrase(campaign)}(北京时间)前报送;填写方法见“{INSTRUCTIONS_SHEET}”工作表。",
+        f"请于{_deadline_phrase(campaign)}（北京时间）前报送；填写方法见“{INSTRUCTIONS_SHEET}”工作表。",
     )
     subtitle.font = hint_font
     subtitle.alignment = Alignment(horizontal="center")
 
     hints = {
-        "unit_code": resolved.name if resolved else "6 位单位代码,如 110000",
-        "week_ending": "该周周五的日期,如 " + campaign.weeks[0].isoformat(),
+        "unit_code": resolved.name if resolved else "6 位单位代码，如 110000",
+        "week_ending": "该周周五的日期，如 " + campaign.weeks[0].isoformat(),
         "contact_phone": "如 010-66097865",
     }
     for offset, spec in enumerate(F.ID_FIELDS):
@@ -165,10 +165,10 @@ def build_workbook(
         allow_blank=True,
         showErrorMessage=True,
         errorTitle="请填写整数",
-        error="请填写不小于 0 的整数,不要带单位或“约”“余”等字样;没有开展的活动填 0。",
+        error="请填写不小于 0 的整数，不要带单位或“约”“余”等字样；没有开展的活动填 0。",
         showInputMessage=True,
         promptTitle="本周 / 累计",
-        prompt="本周:本周新增数;累计:活动开始以来的总数(含本周),应不小于本周数。",
+        prompt="本周：本周新增数；累计：活动开始以来的总数（含本周），应不小于本周数。",
     )
     counts.add(count_range)
     sheet.add_data_validation(counts)
@@ -182,7 +182,7 @@ def build_workbook(
             showErrorMessage=True,
             errorStyle="warning",
             errorTitle="统计截止日期",
-            error="请选择本次活动的报送周五,如 " + campaign.weeks[0].isoformat() + "。",
+            error="请选择本次活动的报送周五，如 " + campaign.weeks[0].isoformat() + "。",
         )
         week_list.add(f"B{week_row}")
         sheet.add_data_validation(week_list)
@@ -201,7 +201,7 @@ def build_workbook(
         showErrorMessage=True,
         errorStyle="warning",
         errorTitle="填报单位代码",
-        error=f"请填写 6 位单位代码(见“{INSTRUCTIONS_SHEET}”工作表),或单位全称。",
+        error=f"请填写 6 位单位代码（见“{INSTRUCTIONS_SHEET}”工作表），或单位全称。",
     )
     unit_list.add(f"B{ID_FIRST_ROW}")
     sheet.add_data_validation(unit_list)
@@ -215,12 +215,13 @@ def build_workbook(
 
 
 _INSTRUCTIONS_TITLE_ROW = 1
+_CHARS_PER_LINE = 42  # Chinese characters across the merged columns A:C
 _FIELD_TABLE_FIRST_ROW = 18
 _UNIT_TABLE_FIRST_ROW = _FIELD_TABLE_FIRST_ROW + len(F.RECORD_KEYS) + 4
 
 
 def _write_instructions(workbook: Workbook, campaign: config.Campaign, unit: config.Unit | None) -> None:
-    from openpyxl.styles import Font, PatternFill
+    from openpyxl.styles import Alignment, Font, PatternFill
 
     sheet = workbook.create_sheet(INSTRUCTIONS_SHEET)
     bold = Font(bold=True)
@@ -231,27 +232,31 @@ def _write_instructions(workbook: Workbook, campaign: config.Campaign, unit: con
     lines = [
         f"{campaign.name} 省级周报 填报说明",
         "",
-        f"1. 本表依据《{campaign.notice}》,由各省级教育行政部门和新疆生产建设兵团教育局每周报送一份,"
+        f"1. 本表依据教育部办公厅通知（{campaign.notice}），由各省级教育行政部门和新疆生产建设兵团教育局每周报送一份，"
         "汇总本地区本周校园招聘月各项活动开展情况。",
-        f"2. 报送时间:{_deadline_phrase(campaign)}(北京时间)前。本次活动共 {len(weeks)} 个报送周,"
-        f"“统计截止日期”填写该周周五的日期:{'、'.join(w.isoformat() for w in weeks)}。",
-        f"3. 报送方式:将填好的文件上传到本单位的报送目录 {folder}(目录名是 6 位单位代码,文件名不限)。"
-        "系统以文件到达报送目录的时间判断是否按时,不以表内日期为准。",
-        "4. 更正:同一周可重复上传,每份文件都会保存,以最后一份通过校验的文件为准。"
-        "文件未通过校验时,系统会发送说明具体单元格和原因的通知,请按通知修改后重新上传。",
-        "5. 数字规则:只填阿拉伯数字整数,不要带单位,不要写“约”“余”“左右”或范围;没有开展的活动填 0 或留空。"
-        "“本周”为本周新增数,“累计”为活动开始以来的总数(含本周),累计数不能小于本周数。",
-        f"6. 请在“{SHEET}”工作表填写,不要改动工作表名称和 A 列的栏目名称;可以插入空行。"
-        "请保存为 .xlsx 格式,不要另存为 .xls 或启用宏的 .xlsm,不要设置打开密码。",
-        "7. 也可以报送 CSV(UTF-8 或 GB18030 编码,第一行为列名、第二行为数据)或 JSON(一个对象)文件,"
-        "列名见下表(中文列名或英文键名均可)。",
-        f"8. 联系人:{ministry.department} {ministry.contact_name},电话 {ministry.phone},"
+        f"2. 报送时间：{_deadline_phrase(campaign)}（北京时间）前。本次活动共 {len(weeks)} 个报送周，"
+        f"“统计截止日期”填写该周周五的日期：{'、'.join(w.isoformat() for w in weeks)}。",
+        f"3. 报送方式：将填好的文件上传到本单位的报送目录 {folder}（目录名是 6 位单位代码，文件名不限）。"
+        "系统以文件到达报送目录的时间判断是否按时，不以表内日期为准。",
+        "4. 更正：同一周可重复上传，每份文件都会保存，以最后一份通过校验的文件为准。"
+        "文件未通过校验时，系统会发送说明具体单元格和原因的通知，请按通知修改后重新上传。",
+        "5. 数字规则：只填阿拉伯数字整数，不要带单位，不要写“约”“余”“左右”或范围；没有开展的活动填 0 或留空。"
+        "“本周”为本周新增数，“累计”为活动开始以来的总数（含本周），累计数不能小于本周数。",
+        f"6. 请在“{SHEET}”工作表填写，不要改动工作表名称和 A 列的栏目名称；可以插入空行。"
+        "请保存为 .xlsx 格式，不要另存为 .xls 或启用宏的 .xlsm，不要设置打开密码。",
+        "7. 也可以报送 CSV（UTF-8 或 GB18030 编码，第一行为列名、第二行为数据）或 JSON（一个对象）文件，"
+        "列名见下表（中文列名或英文键名均可）。",
+        f"8. 联系人：{ministry.department} {ministry.contact_name}，电话 {ministry.phone}，"
         f"电子信箱 {ministry.email}。",
     ]
     for row, text in enumerate(lines, start=_INSTRUCTIONS_TITLE_ROW):
         cell = sheet.cell(row, 1, text or None)
         if row == _INSTRUCTIONS_TITLE_ROW:
             cell.font = Font(bold=True, size=14)
+        elif text:  # a paragraph across the three table columns, wrapped
+            sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=3)
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            sheet.row_dimensions[row].height = 16 * (len(text) // _CHARS_PER_LINE + 1)
 
     sheet.cell(_FIELD_TABLE_FIRST_ROW - 2, 1, "栏目与 CSV/JSON 列名").font = bold
     for col, text in enumerate(("英文键名", "中文列名", "类型"), start=1):
