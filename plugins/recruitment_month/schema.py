@@ -20,6 +20,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Index,
     Integer,
     MetaData,
     String,
@@ -188,4 +189,89 @@ audit_notification = Table(
     Column("last_error", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
+)
+
+
+# --- Job feeds (DESIGN §5) ------------------------------------------------------------------------
+
+
+def _posting_columns() -> list[Column]:
+    """The canonical posting (``feeds.normalise.canonical_columns``) plus its content hash and cluster key."""
+    return [
+        Column("title", Text, nullable=False),
+        Column("title_key", Text, nullable=False),
+        Column("employer_name", Text, nullable=False),
+        Column("employer_credit_code", String(18)),
+        Column("province_code", String(6)),
+        Column("city", Text),
+        Column("industry_category", String(16)),
+        Column("education_level", String(16)),
+        Column("employment_type", String(16)),
+        Column("salary_min", Integer),
+        Column("salary_max", Integer),
+        Column("openings", Integer, nullable=False),
+        Column("date_posted", Date),
+        Column("valid_through", UTCDateTime),
+        Column("modified_at", UTCDateTime, nullable=False),
+        Column("url", Text),
+        Column("description", Text),
+        Column("content_hash", String(32), nullable=False),
+        Column("cluster_id", String(24), nullable=False),
+    ]
+
+
+# Staging: the typed postings of the last load of each platform (COPY target; UNLOGGED on PostgreSQL).
+stg_posting = Table(
+    "stg_posting",
+    metadata,
+    Column("load_id", String(120), nullable=False, index=True),
+    Column("platform_code", String(32), nullable=False),
+    Column("posting_id", String(200), nullable=False),
+    *_posting_columns(),
+    Column("seen_at", UTCDateTime, nullable=False),
+)
+
+# Every platform's postings, the latest version of each; first/last seen are data-interval ends, so
+# rerunning an interval changes nothing. closed_at is set once valid_through has passed.
+core_posting = Table(
+    "core_posting",
+    metadata,
+    Column("platform_code", String(32), primary_key=True),
+    Column("posting_id", String(200), primary_key=True),
+    *_posting_columns(),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime),
+    Column("load_id", String(120), nullable=False),
+    Index("ix_core_posting_cluster_id", "cluster_id"),
+)
+
+# Every version of every posting (new or changed content), for week-over-week and audit.
+core_posting_version = Table(
+    "core_posting_version",
+    metadata,
+    Column("platform_code", String(32), primary_key=True),
+    Column("posting_id", String(200), primary_key=True),
+    Column("modified_at", UTCDateTime, primary_key=True),
+    Column("content_hash", String(32), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("salary_min", Integer),
+    Column("salary_max", Integer),
+    Column("openings", Integer, nullable=False),
+    Column("valid_through", UTCDateTime),
+    Column("load_id", String(120), nullable=False),
+)
+
+# Feed items that could not be normalised or failed validation, with the raw item and the reason.
+audit_feed_quarantine = Table(
+    "audit_feed_quarantine",
+    metadata,
+    Column("load_id", String(120), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("platform_code", String(32), nullable=False),
+    Column("posting_id", String(200)),
+    Column("rule", String(64), nullable=False),
+    Column("field", Text),
+    Column("message", Text, nullable=False),
+    Column("raw", Text, nullable=False),
 )

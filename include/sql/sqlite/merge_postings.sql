@@ -1,0 +1,51 @@
+-- Merge one load's staged postings (stg_posting rows of the load) into the core layer. Each statement is
+-- set-based and touches only rows it changes, so rerunning a load changes nothing. Statements are
+-- separated by lines holding only ';;' and run in order, in one transaction.
+-- 1. Versions: every new posting and every changed one whose content is not older than the warehouse's.
+INSERT INTO core_posting_version
+    (platform_code, posting_id, modified_at, content_hash, title, salary_min, salary_max, openings, valid_through, load_id)
+SELECT s.platform_code, s.posting_id, s.modified_at, s.content_hash, s.title, s.salary_min, s.salary_max,
+       s.openings, s.valid_through, s.load_id
+FROM stg_posting AS s
+LEFT JOIN core_posting AS c ON c.platform_code = s.platform_code AND c.posting_id = s.posting_id
+WHERE s.load_id = :load_id
+  AND (c.posting_id IS NULL OR (s.content_hash <> c.content_hash AND s.modified_at >= c.modified_at))
+ON CONFLICT (platform_code, posting_id, modified_at) DO NOTHING
+;;
+-- 2. Changed content replaces the old; closed once valid_through has passed at the load's time.
+UPDATE core_posting AS c
+SET title = s.title, title_key = s.title_key, employer_name = s.employer_name,
+    employer_credit_code = s.employer_credit_code, province_code = s.province_code, city = s.city,
+    industry_category = s.industry_category, education_level = s.education_level,
+    employment_type = s.employment_type, salary_min = s.salary_min, salary_max = s.salary_max,
+    openings = s.openings, date_posted = s.date_posted, valid_through = s.valid_through,
+    modified_at = s.modified_at, url = s.url, description = s.description,
+    content_hash = s.content_hash, cluster_id = s.cluster_id, load_id = s.load_id,
+    closed_at = CASE WHEN s.valid_through <= max(c.last_seen_at, s.seen_at) THEN s.valid_through END
+FROM stg_posting AS s
+WHERE s.load_id = :load_id
+  AND c.platform_code = s.platform_code AND c.posting_id = s.posting_id
+  AND s.content_hash <> c.content_hash AND s.modified_at >= c.modified_at
+;;
+-- 3. Seen: first and last seen widen to the load's interval end.
+UPDATE core_posting AS c
+SET first_seen_at = min(c.first_seen_at, s.seen_at), last_seen_at = max(c.last_seen_at, s.seen_at)
+FROM stg_posting AS s
+WHERE s.load_id = :load_id
+  AND c.platform_code = s.platform_code AND c.posting_id = s.posting_id
+  AND (s.seen_at < c.first_seen_at OR s.seen_at > c.last_seen_at)
+;;
+-- 4. New postings.
+INSERT INTO core_posting
+    (platform_code, posting_id, title, title_key, employer_name, employer_credit_code, province_code, city, industry_category, education_level, employment_type, salary_min, salary_max, openings, date_posted, valid_through, modified_at, url, description, content_hash, cluster_id,
+     first_seen_at, last_seen_at, closed_at, load_id)
+SELECT platform_code, posting_id, title, title_key, employer_name, employer_credit_code, province_code, city, industry_category, education_level, employment_type, salary_min, salary_max, openings, date_posted, valid_through, modified_at, url, description, content_hash, cluster_id,
+       seen_at, seen_at, CASE WHEN valid_through <= seen_at THEN valid_through END, load_id
+FROM stg_posting
+WHERE load_id = :load_id
+ON CONFLICT (platform_code, posting_id) DO NOTHING
+;;
+-- 5. Postings of this platform whose valid_through has passed by the load's time are closed.
+UPDATE core_posting
+SET closed_at = valid_through
+WHERE platform_code = :platform_code AND closed_at IS NULL AND valid_through <= :seen_at

@@ -1,0 +1,328 @@
+"""Feed items into the warehouse: normalise, validate, stage, merge (DESIGN §5–§6).
+
+One platform and one data interval make one *load*, in one transaction:
+
+1. every item is normalised (``feeds.normalise``); items that cannot be are quarantined with the rule;
+2. the canonical postings are validated with ``include/expectations/job_posting.json``; postings that
+   fail a critical expectation are quarantined too, and the validation is recorded;
+3. the rest go to ``stg_posting`` (PostgreSQL: ``COPY``; SQLite: executemany), replacing the platform's
+   previous load there;
+4. set-based SQL (``include/sql/<dialect>/merge_postings.sql``) merges staging into ``core_posting``
+   (latest version; first/last seen; closed), ``core_posting_version`` (every version);
+5. the run report (received, new, updated, unchanged, quarantined, duplicates) goes to the log and
+   ``audit_load``.
+
+Rerunning a load for the same interval leaves the warehouse as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+    from recruitment_month.config import Platform
+
+log = logging.getLogger(__name__)
+
+SUITE = "job_posting"
+# The columns whose content makes a version: everything but the keys and the modification time.
+_CONTENT = (
+    "title",
+    "employer_name",
+    "employer_credit_code",
+    "province_code",
+    "city",
+    "industry_category",
+    "education_level",
+    "employment_type",
+    "salary_min",
+    "salary_max",
+    "openings",
+    "date_posted",
+    "valid_through",
+    "url",
+    "description",
+)
+_EMPLOYER_NOISE = re.compile(r"(有限责任公司|股份有限公司|有限公司|集团|公司|分公司|[（(][^）)]*[）)]|\s)")
+_CITY_SUFFIX = re.compile(r"(市|地区|自治州|盟|区|县)$")
+
+
+def load_id(platform_code: str, since: datetime, until: datetime) -> str:
+    return f"{platform_code}/{since.astimezone(UTC):%Y%m%dT%H%M%SZ}/{until.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+
+
+@lru_cache(maxsize=65536)
+def employer_key(name: str) -> str:
+    """An employer name without legal-form suffixes, branch notes and spaces (for matching reposts)."""
+    return _EMPLOYER_NOISE.sub("", unicodedata.normalize("NFKC", name or "")).lower()
+
+
+@lru_cache(maxsize=4096)
+def _city_key(city: str | None) -> str:
+    return _CITY_SUFFIX.sub("", unicodedata.normalize("NFKC", city or "").strip())
+
+
+def cluster_id(posting: dict) -> str:
+    """The same job on several platforms gets the same id: the employer (its credit code, or else its
+    name without legal-form noise), the normalised title and the city (or else the province)."""
+    employer = posting.get("employer_credit_code") or "n:" + employer_key(posting.get("employer_name") or "")
+    place = _city_key(posting.get("city")) or (posting.get("province_code") or "")
+    key = f"{employer}|{posting.get('title_key') or ''}|{place}"
+    return hashlib.blake2b(key.encode(), digest_size=10).hexdigest()
+
+
+def content_hash(posting: dict) -> str:
+    text = "\x1f".join("" if posting[k] is None else str(posting[k]) for k in _CONTENT)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+@dataclass
+class LoadReport:
+    platform_code: str
+    load_id: str
+    received: int = 0
+    staged: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    warnings: int = 0
+    quarantine_by_rule: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def prepare(items: Iterable[dict], platform: Platform) -> tuple[list[dict], list[dict], int]:
+    """Normalise every item: (postings, quarantined entries, items received)."""
+    from recruitment_month.feeds.normalise import normalise
+    from recruitment_month.problems import Severity
+
+    postings: list[dict] = []
+    quarantine: list[dict] = []
+    received = 0
+    for item in items:
+        received += 1
+        posting, problems = normalise(item, platform)
+        if posting is None:
+            first = next(p for p in problems if p.severity is Severity.REJECT)
+            quarantine.append(
+                {
+                    "posting_id": _raw_id(item, platform),
+                    "rule": first.rule,
+                    "field": first.field,
+                    "message": "; ".join(p.message for p in problems if p.severity is Severity.REJECT),
+                    "raw": item,
+                }
+            )
+            continue
+        posting["content_hash"] = content_hash(posting)
+        posting["cluster_id"] = cluster_id(posting)
+        postings.append(posting)
+    return postings, quarantine, received
+
+
+def _raw_id(item, platform) -> str | None:
+    if not isinstance(item, dict):
+        return None
+    if platform.adapter == "flat":
+        value = item.get((platform.field_map or {}).get("posting_id", "posting_id"))
+    else:
+        value = item.get("identifier")
+        if isinstance(value, dict):
+            value = value.get("value")
+    return None if value is None else str(value)[:200]
+
+
+def validate(
+    postings: list[dict], platform: Platform, run_key: str, engine: Engine
+) -> tuple[list[dict], list[dict], int]:
+    """Great Expectations over the load's postings: (valid postings, quarantined, warnings)."""
+    import pandas as pd
+
+    from recruitment_month import config, quality
+    from recruitment_month.feeds.normalise import INDUSTRY_CATEGORIES, canonical_columns
+    from recruitment_month.problems import Severity
+
+    if not postings:
+        return [], [], 0
+    frame = pd.DataFrame.from_records(postings, columns=canonical_columns)
+    outcome = quality.validate(
+        frame,
+        SUITE,
+        {"unit_codes": [u.code for u in config.units().units], "industries": list(INDUSTRY_CATEGORIES)},
+    )
+    with engine.begin() as conn:
+        quality.record(conn, outcome, run_key=run_key, target=f"{platform.code}: {len(frame)} postings")
+    bad: dict[int, list] = {}
+    warnings = 0
+    for failure in outcome.failures:
+        if failure.severity is Severity.REJECT and failure.row is not None:
+            bad.setdefault(failure.row, []).append(failure)
+        elif failure.severity is Severity.WARN:
+            warnings += 1
+    if not bad:
+        return postings, [], warnings
+    quarantined = [
+        {
+            "posting_id": postings[row]["posting_id"],
+            "rule": failures[0].rule,
+            "field": failures[0].column,
+            "message": "; ".join(f"{f.message} ({f.column}={f.value!r})" for f in failures),
+            "raw": dict(postings[row]),  # the canonical posting that failed
+        }
+        for row, failures in sorted(bad.items())
+    ]
+    return [p for i, p in enumerate(postings) if i not in bad], quarantined, warnings
+
+
+def _stage(conn: Connection, rows: list[dict], load: str, seen_at: datetime, platform_code: str) -> None:
+    from sqlalchemy import delete
+
+    from recruitment_month.schema import stg_posting
+
+    conn.execute(delete(stg_posting).where(stg_posting.c.platform_code == platform_code))
+    if not rows:
+        return
+    columns = [c.name for c in stg_posting.columns]
+    if conn.dialect.name == "postgresql":
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(f"COPY stg_posting ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(
+                    [load if c == "load_id" else seen_at if c == "seen_at" else row[c] for c in columns]
+                )
+    else:
+        conn.execute(stg_posting.insert(), [{**row, "load_id": load, "seen_at": seen_at} for row in rows])
+
+
+def _merge(conn: Connection, load: str, seen_at: datetime, platform_code: str) -> dict:
+    from sqlalchemy import bindparam, text
+
+    from recruitment_month import warehouse
+    from recruitment_month.schema import UTCDateTime
+
+    params = {"load_id": load, "seen_at": seen_at, "platform_code": platform_code}
+    counts = conn.execute(text(warehouse.sql("load_counts")), {"load_id": load}).mappings().one()
+    for statement in warehouse.sql(f"{conn.dialect.name}/merge_postings").split("\n;;\n"):
+        sql = text(statement)
+        names = set(re.findall(r":(\w+)", statement))
+        if "seen_at" in names:
+            sql = sql.bindparams(bindparam("seen_at", type_=UTCDateTime))
+        conn.execute(sql, {k: v for k, v in params.items() if k in names})
+    return {k: int(v or 0) for k, v in counts.items()}
+
+
+def _quarantine(conn: Connection, load: str, platform_code: str, entries: list[dict]) -> None:
+    from sqlalchemy import delete
+
+    from recruitment_month.schema import audit_feed_quarantine as q
+
+    conn.execute(delete(q).where(q.c.load_id == load))
+    if entries:
+        conn.execute(
+            q.insert(),
+            [
+                {
+                    "load_id": load,
+                    "seq": seq,
+                    "platform_code": platform_code,
+                    "posting_id": e["posting_id"],
+                    "rule": e["rule"],
+                    "field": e["field"],
+                    "message": e["message"][:2000],
+                    "raw": json.dumps(e["raw"], ensure_ascii=False, default=str),
+                }
+                for seq, e in enumerate(entries, start=1)
+            ],
+        )
+
+
+def load(
+    engine: Engine,
+    platform: Platform,
+    items: Iterable[dict],
+    *,
+    since: datetime,
+    until: datetime,
+    run_id: str = "",
+) -> LoadReport:
+    """Normalise, validate, stage and merge one platform's items for the interval [since, until)."""
+    from recruitment_month import warehouse
+    from recruitment_month.schema import audit_load
+
+    load_key = load_id(platform.code, since, until)
+    report = LoadReport(platform.code, load_key)
+    postings, quarantined, report.received = prepare(items, platform)
+    valid, failed, report.warnings = validate(postings, platform, f"{SUITE}/{load_key}", engine)
+    quarantined += failed
+    with engine.begin() as conn:
+        _stage(conn, valid, load_key, until, platform.code)
+        counts = _merge(conn, load_key, until, platform.code)
+        _quarantine(conn, load_key, platform.code, quarantined)
+        report.staged = counts["staged"]
+        report.new = counts["new"]
+        report.updated = counts["updated"]
+        report.unchanged = report.staged - report.new - report.updated
+        report.quarantined = len(quarantined)
+        for entry in quarantined:
+            report.quarantine_by_rule[entry["rule"]] = report.quarantine_by_rule.get(entry["rule"], 0) + 1
+        warehouse.upsert(
+            conn,
+            audit_load,
+            [
+                {
+                    "load_key": f"job_feeds/{load_key}",
+                    "dag_id": "job_feeds",
+                    "task_id": "load",
+                    "subject": platform.code,
+                    "interval_start": since,
+                    "interval_end": until,
+                    "counts": report.as_dict(),
+                    "finished_at": datetime.now(UTC),
+                }
+            ],
+            ["load_key"],
+        )
+    log.info(
+        "%s %s: received %d, new %d, updated %d, unchanged %d, quarantined %d %s, warnings %d",
+        platform.code,
+        load_key,
+        report.received,
+        report.new,
+        report.updated,
+        report.unchanged,
+        report.quarantined,
+        report.quarantine_by_rule,
+        report.warnings,
+    )
+    return report
+
+
+def duplicate_rates(engine: Engine) -> dict[str, dict]:
+    """Per platform: postings, how many share a cluster with another platform, and the rate."""
+    from sqlalchemy import text
+
+    from recruitment_month import warehouse
+
+    with engine.connect() as conn:
+        rows = conn.execute(text(warehouse.sql("duplicate_rate"))).mappings().all()
+    return {
+        r["platform_code"]: {
+            "postings": int(r["postings"]),
+            "duplicates": int(r["duplicates"] or 0),
+            "rate": (int(r["duplicates"] or 0) / int(r["postings"])) if r["postings"] else 0.0,
+        }
+        for r in rows
+    }
