@@ -7,7 +7,7 @@ import hashlib
 import io
 import json
 import os
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -332,3 +332,38 @@ def test_every_run_ends_with_a_report_in_the_audit_layer(env):
     (load,) = env.rows(schema.audit_load)
     assert load["counts"]["accepted"] == 1 and load["counts"]["rejected"] == 1
     assert load["counts"]["rejections_by_rule"] == {"count_not_integer": 1}
+
+
+def test_every_bad_input_is_rejected_recorded_archived_and_answered_while_others_load(env):
+    from report_builders import sample_record
+    from test_report_parse import BAD_INPUTS
+
+    record_ = sample_record()
+    landed = beijing(date(2022, 11, 18), 9)
+    expected = {}
+    for number, case in enumerate(BAD_INPUTS):
+        make, filename, rule, field, cell, _fragments = case.values
+        name = f"{number:02d}-{case.id}-{filename}"
+        content = make(record_)
+        if any(content == other[3] for other in expected.values()):
+            continue  # the same bytes as another case: one file (tested by the content-hash test)
+        put(env.inbox, "440000", name, content, landed)
+        expected[name] = (rule, field, cell, content)
+    good = as_json(record("440000", week=date(2022, 11, 18)))
+    put(env.inbox, "440000", "zz-good.json", good, landed + timedelta(minutes=1))
+    summary = env.run()
+    assert len(expected) >= 30
+    assert summary["accepted"] == 1 and summary["rejected"] == len(expected)
+    files = {r["file_name"]: r for r in env.rows(schema.audit_inbox_file)}
+    for name, (rule, field, cell, content) in expected.items():
+        row = files[name]
+        assert row["status"] == "rejected", name
+        assert Path(row["archive_uri"]).read_bytes() == content, name
+        stored = [p for p in env.problems(name) if p["severity"] == "reject"]
+        assert {p["rule"] for p in stored} == {rule}, (name, stored)
+        assert stored[0]["field"] == field, name
+        if cell:
+            assert stored[0]["cell"] == cell, name
+    subjects = [m["Subject"] for m in env.mails()]
+    assert sum("未通过校验" in s for s in subjects) == len(expected)
+    assert sum("已收到" in s for s in subjects) == 1
