@@ -20,6 +20,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -274,4 +275,55 @@ audit_feed_quarantine = Table(
     Column("field", Text),
     Column("message", Text, nullable=False),
     Column("raw", Text, nullable=False),
+)
+
+
+# --- Weekly summary (DESIGN §7): every version kept; what the emails and dashboards read ----------
+
+mart_weekly_summary = Table(
+    "mart_weekly_summary",
+    metadata,
+    Column("campaign_code", String(32), primary_key=True),
+    Column("week_ending", Date, primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("kind", String(12), nullable=False),  # preliminary | revised
+    Column("as_of", UTCDateTime, nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("expected", Integer, nullable=False),
+    Column("reported", Integer, nullable=False),
+    Column("on_time", Integer, nullable=False),
+    Column("late", Integer, nullable=False),
+    Column("missing", Integer, nullable=False),
+    Column("rejected", Integer, nullable=False),
+    Column("reporting_rate", Float, nullable=False),
+    Column("on_time_rate", Float, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+mart_summary_unit = Table(
+    "mart_summary_unit",
+    metadata,
+    Column("campaign_code", String(32), primary_key=True),
+    Column("week_ending", Date, primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("unit_code", String(6), primary_key=True),
+    Column("status", String(8), nullable=False),
+    Column("landed_at", UTCDateTime),
+    Column("revision", Integer),
+    Column("warnings", Integer, nullable=False),
+    *[Column(key, BigInteger) for key in COUNT_KEYS],
+    *[Column(f"{key}_cumulative", BigInteger) for key in COUNT_KEYS],
+)
+
+mart_summary_national = Table(
+    "mart_summary_national",
+    metadata,
+    Column("campaign_code", String(32), primary_key=True),
+    Column("week_ending", Date, primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("measure", String(40), primary_key=True),
+    Column("week_value", BigInteger, nullable=False),
+    Column("cumulative_value", BigInteger, nullable=False),
+    Column("previous_week_value", BigInteger),
 )

@@ -510,3 +510,12 @@ def _count_rules(outcomes) -> dict[str, int]:
             if problem.severity is Severity.REJECT:
                 counts[problem.rule] = counts.get(problem.rule, 0) + 1
     return dict(sorted(counts.items()))
+
+
+def catch_up(engine: Engine, *, run_id: str) -> dict:
+    """Everything ``provincial_reports`` does, at once: run before a summary or a reminder so that a
+    file landed minutes ago counts (the poll may not have seen it yet)."""
+    collected = collect(engine, run_id=run_id)
+    summary = run_process(engine, run_id=run_id, collected={"seen": collected.seen, "new": collected.new})
+    summary["sent"] = notify(engine, summary["file_ids"])
+    return {k: v for k, v in summary.items() if k != "file_ids"}

@@ -1,0 +1,79 @@
+"""
+### Friday consolidation: the national weekly summary
+
+At each reporting deadline (Friday 17:00 Beijing) freezes the **preliminary** summary of the week —
+completeness and timeliness of the 32 units, national totals for the week and cumulative, by unit, week
+over week, quality warnings, job-feed figures by platform, province and industry, and a cross-check of
+reported positions against feed openings — and emails it to the ministry (HTML with charts, plain text,
+`.xlsx` attachment). When a report for a closed week is accepted later (the Asset `provincial_reports`),
+it produces a **revised** version with what changed. Every version is kept in the mart.
+
+| | |
+|---|---|
+| **Owner** | data-engineering |
+| **Schedule** | Fridays 17:00 Asia/Shanghai (09:00 UTC), and on every `provincial_reports` Asset event |
+| **Inputs** | `core_report`, `audit_inbox_file`, `audit_report_problem`, `core_posting`; connection `warehouse`, `smtp_default` |
+| **Outputs** | `mart_weekly_summary`, `mart_summary_unit`, `mart_summary_national`; the summary emails to `campaign.recipients.summary` |
+
+**Week.** The run's moment is its logical date (the Friday 17:00 trigger) or, for Asset-triggered and
+manual runs, which have none, its `run_after`. Every campaign week whose deadline has passed at that
+moment is looked at: a week without a summary gets its preliminary one (computed from what had landed
+by the deadline, whenever the run happens); a week with one is recomputed and gets a new version only
+if something changed. Fridays outside the campaign do nothing.
+
+**Rerun.** Clear any task: an unchanged week writes no new version and the ledger never sends a
+version twice. To resend a version, delete its row from `audit_notification` and clear `email_summaries`.
+
+**When it fails.** `collect_reports`: as `provincial_reports`. `consolidate`: the warehouse (the log
+names the week). `email_summaries`: SMTP — the ledger row says why; the retry resends only what failed.
+"""
+
+from datetime import UTC, datetime
+
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
+
+from recruitment_month.assets import REPORTS
+from recruitment_month.dag_defaults import DEFAULT_ARGS
+from recruitment_month.tags import Tag
+
+
+@dag(
+    dag_id="friday_consolidation",
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("0 17 * * 5", timezone="Asia/Shanghai"), assets=REPORTS
+    ),
+    start_date=datetime(2022, 11, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=[Tag.SUMMARY, Tag.EMAIL, Tag.WAREHOUSE],
+    doc_md=__doc__,
+)
+def friday_consolidation():
+    @task
+    def collect_reports(run_id=None) -> dict:
+        from recruitment_month import warehouse
+        from recruitment_month.reports import pipeline
+
+        return pipeline.catch_up(warehouse.engine(), run_id=run_id)
+
+    @task
+    def consolidate(logical_date=None, dag_run=None) -> list[dict]:
+        from recruitment_month import warehouse
+        from recruitment_month.summary import pipeline
+
+        return pipeline.consolidate(warehouse.engine(), logical_date or dag_run.run_after)
+
+    @task
+    def email_summaries(versions: list[dict]) -> dict:
+        from recruitment_month import warehouse
+        from recruitment_month.summary import pipeline
+
+        return pipeline.send(warehouse.engine(), versions)
+
+    versions = consolidate()
+    collect_reports() >> versions
+    email_summaries(versions)
+
+
+friday_consolidation()

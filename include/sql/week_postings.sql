@@ -1,0 +1,19 @@
+-- Job postings of a reporting week (date_posted from Saturday to Friday, inclusive) that the feeds had
+-- delivered by the week's deadline, grouped for the summary: postings, openings, and how many share a
+-- cluster with a posting of another platform.
+WITH clusters AS (
+    SELECT cluster_id, COUNT(DISTINCT platform_code) AS platforms
+    FROM core_posting
+    GROUP BY cluster_id
+)
+SELECT p.platform_code,
+       p.province_code,
+       p.industry_category,
+       COUNT(*) AS postings,
+       SUM(p.openings) AS openings,
+       SUM(CASE WHEN k.platforms > 1 THEN 1 ELSE 0 END) AS duplicates
+FROM core_posting AS p
+JOIN clusters AS k ON k.cluster_id = p.cluster_id
+WHERE p.date_posted BETWEEN :first_day AND :last_day
+  AND p.first_seen_at <= :as_of
+GROUP BY p.platform_code, p.province_code, p.industry_category

@@ -1,0 +1,211 @@
+"""The national weekly summary email (DESIGN §7 ``friday_consolidation``): :func:`render_summary` turns
+a :class:`WeeklySummary` into a :class:`~recruitment_month.notifications.Mail` — a Chinese subject, an
+HTML body with inline charts, a plain-text part with the same figures and an ``.xlsx`` attachment
+holding every table — ready for :func:`recruitment_month.notifications.send_all`.
+
+The same summary always renders to the same mail (nothing reads the clock). Preview it with
+
+    python -m recruitment_month.summary.render --sample OUT_DIR [--week 3] [--version 1]
+
+which writes the ``.eml``, an ``.html`` with the images inlined as ``data:`` URIs and the ``.xlsx``.
+
+Pure module: no Airflow import; Jinja2, matplotlib and openpyxl are imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import re
+import struct
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from recruitment_month.notifications import Attachment, InlineImage, Mail
+
+if TYPE_CHECKING:
+    from recruitment_month.config import Campaign
+    from recruitment_month.summary.content import Content
+    from recruitment_month.summary.model import WeeklySummary
+
+TEMPLATES = Path(__file__).resolve().parents[3] / "include" / "templates" / "email"
+ACCENT = "#1f4e79"
+XLSX_SUBTYPE = "vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CID_DOMAIN = "campus-recruitment.example.org"
+IMAGE_ALT = {
+    "status": "32个报送单位的报送状态",
+    "trend": "全国逐周提供岗位与参与毕业生",
+    "industry": "招聘平台岗位按行业分布",
+}
+
+
+@cache
+def environment():
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    from recruitment_month.summary.content import cell
+
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html.j2"]),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        extensions=["jinja2.ext.do"],
+    )
+    env.filters["cell"] = cell
+    return env
+
+
+def attachment_name(summary: WeeklySummary) -> str:
+    """``校园招聘月全国周报_第3周_2022-11-25_初步.xlsx`` (``…_修订第2版.xlsx`` for a revision)."""
+    return (
+        f"校园招聘月全国周报_第{summary.week_number}周_{summary.week_ending.isoformat()}"
+        f"_{summary.version_label}.xlsx"
+    )
+
+
+def message_key(summary: WeeklySummary) -> str:
+    return f"weekly_summary/{summary.week_ending.isoformat()}/v{summary.version}"
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def _images(summary: WeeklySummary, charts: dict[str, bytes]) -> tuple[list[InlineImage], dict]:
+    """The inline images and, per chart, what the template needs: src, display size, alt text."""
+    from recruitment_month.summary.charts import DPI
+
+    images, context = [], {"industry": None}
+    for name, data in charts.items():
+        cid = f"{name}.{summary.week_ending:%Y%m%d}.v{summary.version}@{CID_DOMAIN}"
+        width, height = _png_size(data)
+        scale = DPI / 100
+        images.append(InlineImage(cid=cid, content=data))
+        context[name] = {
+            "src": f"cid:{cid}",
+            "width": round(width / scale),
+            "height": round(height / scale),
+            "alt": IMAGE_ALT.get(name, name),
+        }
+    return images, context
+
+
+def render_parts(content: Content, images: dict, campaign: Campaign, sheets: list[str]) -> tuple[str, str]:
+    """The plain-text and the HTML body."""
+    env = environment()
+    summary = content.summary
+    context = {
+        "c": content,
+        "subject": content.subject,
+        "heading": f"校园招聘月全国周报（{summary.version_label}）· 第{summary.week_number}周",
+        "accent": ACCENT,
+        "ministry": campaign.ministry,
+        "campaign_name": summary.campaign_name,
+        "images": images,
+        "attachment_name": attachment_name(summary),
+        "sheet_names": sheets,
+    }
+    text = env.get_template("summary.txt.j2").render(**context)
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    html = env.get_template("summary.html.j2").render(**context)
+    return text, html
+
+
+def render_summary(
+    summary: WeeklySummary,
+    *,
+    campaign: Campaign | None = None,
+    recipients: list[str] | None = None,
+) -> Mail:
+    """The summary email, keyed ``weekly_summary/<week_ending>/v<version>`` in the notification ledger.
+
+    ``campaign`` (default: the configured one) gives the ministry's contact line; ``recipients``
+    default to the campaign's ``recipients.summary``.
+    """
+    from recruitment_month import config
+    from recruitment_month.summary import charts, content, workbook
+
+    campaign = campaign or config.campaign()
+    built = content.build(summary)
+    inline, image_context = _images(summary, charts.render_charts(summary))
+    sheets = workbook.sheet_names(built)
+    text, html = render_parts(built, image_context, campaign, sheets)
+    return Mail(
+        key=message_key(summary),
+        kind="weekly_summary",
+        subject_ref=summary.week_ending.isoformat(),
+        recipients=list(recipients if recipients is not None else campaign.recipients.summary),
+        subject=built.subject,
+        text=text,
+        html=html,
+        images=inline,
+        attachments=[
+            Attachment(
+                filename=attachment_name(summary),
+                content=workbook.workbook_bytes(built),
+                subtype=XLSX_SUBTYPE,
+            )
+        ],
+    )
+
+
+def preview_html(mail: Mail) -> str:
+    """The HTML body with its ``cid:`` images inlined as ``data:`` URIs, for a browser."""
+    html = mail.html or ""
+    for image in mail.images:
+        data = base64.b64encode(image.content).decode("ascii")
+        html = html.replace(f"cid:{image.cid}", f"data:image/{image.subtype};base64,{data}")
+    return html
+
+
+def write_outputs(mail: Mail, out_dir: str | Path, *, sender: str | None = None) -> dict[str, Path]:
+    """Write ``<name>.eml``, ``<name>.html`` (images inlined), ``<name>.txt`` and the ``.xlsx``."""
+    from recruitment_month import config
+    from recruitment_month.notifications import build
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    xlsx = mail.attachments[0]
+    stem = Path(xlsx.filename).stem
+    paths = {
+        "eml": out / f"{stem}.eml",
+        "html": out / f"{stem}.html",
+        "txt": out / f"{stem}.txt",
+        "xlsx": out / xlsx.filename,
+    }
+    message = build(mail, sender or config.campaign().sender)
+    paths["eml"].write_bytes(message.as_bytes())
+    paths["html"].write_text(preview_html(mail), encoding="utf-8")
+    paths["txt"].write_text(mail.text, encoding="utf-8")
+    paths["xlsx"].write_bytes(xlsx.content)
+    return paths
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m recruitment_month.summary.render",
+        description="Render the national weekly summary email of a sample summary for preview.",
+    )
+    parser.add_argument(
+        "--sample", metavar="OUT_DIR", required=True, help="folder for the .eml, .html and .xlsx"
+    )
+    parser.add_argument("--week", type=int, default=3, help="week number (default 3)")
+    parser.add_argument("--version", type=int, default=1, help="1 = preliminary, 2.. = revised (default 1)")
+    args = parser.parse_args(argv)
+
+    import logging
+
+    from recruitment_month.summary.sample import sample_summary
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    mail = render_summary(sample_summary(week_number=args.week, version=args.version))
+    for kind, path in write_outputs(mail, args.sample).items():
+        print(f"{kind:5} {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

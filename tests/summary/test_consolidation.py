@@ -1,0 +1,220 @@
+"""Friday consolidation and the reminder ladder against real warehouses and a real SMTP server."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from recruitment_month import config, reminders, schema, warehouse
+from recruitment_month.reports import pipeline as reports
+from recruitment_month.reports.fields import COUNT_KEYS, cumulative_key
+from recruitment_month.summary import pipeline
+
+CAMPAIGN = config.campaign()
+TZ = CAMPAIGN.tz
+WEEK1, WEEK2 = CAMPAIGN.weeks[0], CAMPAIGN.weeks[1]
+UNITS = [u.code for u in config.units().units]
+
+
+def at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=TZ)
+
+
+def report(unit: str, week: date, base: int, previous: dict | None = None, **overrides) -> dict:
+    row = {
+        "unit_code": unit,
+        "week_ending": week.isoformat(),
+        "contact_name": "李老师",
+        "contact_phone": "010-1",
+    }
+    for i, key in enumerate(COUNT_KEYS):
+        row[key] = base + i
+        row[cumulative_key(key)] = base + i + (previous[cumulative_key(key)] if previous else 0)
+    row["positions"] = row["employers"] * 20
+    row["positions_cumulative"] = row["positions"] + (previous["positions_cumulative"] if previous else 0)
+    row.update(overrides)
+    return row
+
+
+@pytest.fixture
+def env(warehouse_url, mail_sink, tmp_path, monkeypatch):
+    inbox = tmp_path / "inbox"
+    monkeypatch.setenv("RECRUITMENT_INBOX", str(inbox))
+    monkeypatch.setenv("RECRUITMENT_ARCHIVE", str(tmp_path / "archive"))
+    engine = warehouse.engine(warehouse_url)
+
+    class Env:
+        runs = 0
+
+        def put(self, unit, name, content: dict | bytes, landed: datetime):
+            path = inbox / unit / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content if isinstance(content, bytes) else json.dumps(content).encode())
+            import os
+
+            os.utime(path, (landed.timestamp(), landed.timestamp()))
+
+        def collect(self):
+            self.runs += 1
+            return reports.catch_up(engine, run_id=f"r{self.runs}")
+
+        def consolidate(self, moment):
+            self.collect()
+            versions = pipeline.consolidate(engine, moment)
+            pipeline.send(engine, versions)
+            return versions
+
+        def remind(self, moment):
+            self.collect()
+            return reminders.run(engine, moment)
+
+        def mails(self, kind=None):
+            msgs = mail_sink.messages()
+            return [m for m in msgs if kind is None or m["X-Recruitment-Message-Key"].startswith(kind)]
+
+    e = Env()
+    e.engine = engine
+    return e
+
+
+def test_preliminary_summary_is_frozen_at_the_deadline(env):
+    env.put("110000", "a.json", report("110000", WEEK1, 100), at(WEEK1, 10))
+    env.put("120000", "b.json", report("120000", WEEK1, 200), at(WEEK1, 16, 59))
+    env.put("130000", "c.json", report("130000", WEEK1, 300), at(WEEK1, 17, 5))  # late, already landed
+    env.put("140000", "bad.json", report("140000", WEEK1, 50, positions="约300"), at(WEEK1, 12))
+    versions = env.consolidate(at(WEEK1, 17, 30))  # the run started late: still frozen at 17:00
+    assert versions == [{"week_ending": "2022-11-11", "version": 1, "kind": "preliminary"}]
+    summary = pipeline.load_summary(env.engine, WEEK1, 1)
+    status = {u.code: u.status for u in summary.units}
+    assert status["110000"] == status["120000"] == "on_time"
+    assert status["130000"] == "missing"  # landed after the deadline: not in the preliminary
+    assert status["140000"] == "rejected"
+    assert (summary.on_time, summary.late, summary.rejected, summary.missing) == (2, 0, 1, 29)
+    assert summary.reporting_rate == pytest.approx(2 / 32)
+    assert summary.national_week["job_fairs_online"] == 100 + 200
+    with env.engine.connect() as conn:
+        national = {
+            r.measure: r.week_value
+            for r in conn.execute(
+                select(schema.mart_summary_national).where(schema.mart_summary_national.c.version == 1)
+            )
+        }
+        units = (
+            conn.execute(
+                select(schema.mart_summary_unit).where(schema.mart_summary_unit.c.status == "on_time")
+            )
+            .mappings()
+            .all()
+        )
+    assert national == summary.national_week
+    assert sorted(u["unit_code"] for u in units) == ["110000", "120000"]
+    (mail,) = env.mails("weekly_summary")
+    assert "初步" in mail["Subject"] and "第1周" in mail["Subject"]
+
+
+def test_rerunning_consolidation_writes_and_sends_nothing(env):
+    env.put("110000", "a.json", report("110000", WEEK1, 100), at(WEEK1, 10))
+    env.consolidate(at(WEEK1, 17))
+    sent = len(env.mails())
+    assert env.consolidate(at(WEEK1, 17)) == []
+    assert env.consolidate(at(WEEK1, 18)) == []  # nothing new landed: no revision
+    pipeline.send(env.engine, pipeline.all_versions(env.engine))  # a cleared email task
+    assert len(env.mails()) == sent
+
+
+def test_a_late_report_yields_one_revised_summary_with_the_right_changes(env):
+    env.put("110000", "a.json", report("110000", WEEK1, 100), at(WEEK1, 10))
+    env.consolidate(at(WEEK1, 17))
+    env.put("440000", "late.json", report("440000", WEEK1, 1000), at(WEEK1 + timedelta(days=1), 9))
+    versions = env.consolidate(at(WEEK1 + timedelta(days=1), 9, 10))
+    assert versions == [{"week_ending": "2022-11-11", "version": 2, "kind": "revised"}]
+    assert env.consolidate(at(WEEK1 + timedelta(days=1), 10)) == []
+    revised = pipeline.load_summary(env.engine, WEEK1, 2)
+    assert {u.code: u.status for u in revised.units}["440000"] == "late"
+    assert "广东省：未报送 → 逾期报送" in revised.changes
+    assert "全国线上专场招聘会(场)本周：100 → 1,100" in revised.changes
+    (mail,) = [m for m in env.mails("weekly_summary") if "修订" in m["Subject"]]
+    html = mail.get_body(("html",)).get_content()
+    assert "广东省：未报送 → 逾期报送" in html
+    with env.engine.connect() as conn:
+        kept = conn.execute(
+            select(schema.mart_weekly_summary.c.version, schema.mart_weekly_summary.c.kind)
+        ).all()
+    assert sorted(kept) == [(1, "preliminary"), (2, "revised")]
+
+
+def test_the_email_parses_and_its_attachment_equals_the_warehouse(env):
+    import openpyxl
+
+    for i, unit in enumerate(UNITS[:20]):
+        env.put(unit, "r.json", report(unit, WEEK1, 100 + 10 * i), at(WEEK1, 9))
+    env.consolidate(at(WEEK1, 17))
+    (mail,) = env.mails("weekly_summary")
+    raw = mail.as_bytes()
+    assert b"Subject: =?utf-8?" in raw
+    html = mail.get_body(("html",)).get_content()
+    images = [p for p in mail.walk() if p.get_content_maintype() == "image"]
+    assert images and all(f"cid:{p['Content-ID'].strip('<>')}" in html for p in images)
+    (attachment,) = [p for p in mail.iter_attachments() if p.get_filename().endswith(".xlsx")]
+    book = openpyxl.load_workbook(io.BytesIO(attachment.get_content()), read_only=True)
+    with env.engine.connect() as conn:
+        national = {
+            r.measure: (r.week_value, r.cumulative_value)
+            for r in conn.execute(select(schema.mart_summary_national))
+        }
+    found = {}
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows(values_only=True):
+            for value in row:
+                if isinstance(value, int | float):
+                    found.setdefault(sheet.title, set()).add(int(value))
+    everywhere = set().union(*found.values())
+    for key, (week_value, cumulative_value) in national.items():
+        assert week_value in everywhere, key
+        assert cumulative_value in everywhere, key
+        assert f"{week_value:,}" in html, key
+
+
+def test_reminders_reach_exactly_the_units_without_an_accepted_report(env):
+    env.put("110000", "a.json", report("110000", WEEK1, 100), at(WEEK1 - timedelta(days=1), 9))
+    env.put(
+        "120000", "bad.json", report("120000", WEEK1, 100, graduates="-5"), at(WEEK1 - timedelta(days=1), 9)
+    )
+    thursday = at(WEEK1 - timedelta(days=1), 17)
+    sent = env.remind(thursday)
+    (step,) = sent.values()
+    assert step["units"] == [u for u in UNITS if u != "110000"]
+    assert step["sent"] == 31
+    # 130000 submits between the two steps: the Friday 15:00 reminder skips it
+    env.put("130000", "c.json", report("130000", WEEK1, 100), at(WEEK1, 11))
+    (step,) = env.remind(at(WEEK1, 15)).values()
+    assert "130000" not in step["units"] and "120000" in step["units"] and len(step["units"]) == 30
+    # the rejected unit's reminder says what was wrong
+    rejected = [m for m in env.mails("reminder/") if m["To"] == "jyc-120000@example.org"]
+    assert rejected and "未通过校验" in rejected[-1]["Subject"]
+    assert "-5" in rejected[-1].get_body(("plain",)).get_content()
+    # the deadline step, then the follow-ups with the escalation to the ministry
+    (step,) = env.remind(at(WEEK1, 17)).values()
+    assert len(step["units"]) == 30
+    env.put("120000", "fixed.json", report("120000", WEEK1, 100), at(WEEK1 + timedelta(days=1), 8))
+    (step,) = env.remind(at(WEEK1 + timedelta(days=1), 10)).values()
+    assert "120000" not in step["units"] and len(step["units"]) == 29
+    (escalation,) = env.mails("escalation/")
+    text = escalation.get_body(("plain",)).get_content()
+    assert escalation["To"] == "student-affairs@example.org"
+    assert "29 个单位" in text and "广东省（440000）" in text and "天津市" not in text
+
+
+def test_rerunning_reminders_sends_nothing_new_and_nothing_is_due_off_schedule(env):
+    thursday = at(WEEK1 - timedelta(days=1), 17)
+    env.remind(thursday)
+    count = len(env.mails())
+    again = env.remind(thursday)
+    assert [(step["sent"], step["skipped"]) for step in again.values()] == [(0, 32)]
+    assert len(env.mails()) == count
+    assert env.remind(at(WEEK1 - timedelta(days=1), 12)) == {}
+    assert env.remind(at(date(2023, 3, 3), 17)) == {}  # outside the campaign
