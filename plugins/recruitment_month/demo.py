@@ -19,12 +19,15 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timedelta
-from datetime import time as clock
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from email import message_from_bytes, policy
 from pathlib import Path
 
 from recruitment_month import environment
+
+# Postings each simulated platform publishes over the two months of the campaign.
+FEED_POSTINGS_PER_PLATFORM = 3000
 
 
 @contextlib.contextmanager
@@ -47,14 +50,18 @@ def _quiet(logfile: Path):
             os.close(saved[1])
 
 
-def _ticks(campaign) -> list[datetime]:
-    """The moments the demo looks at the inbox: each deadline, and the Monday after it."""
-    ticks = []
-    for week in campaign.weeks:
-        deadline = campaign.deadline(week)
-        ticks.append(deadline)
-        ticks.append(datetime.combine(week + timedelta(days=3), clock(10, 0), campaign.tz))
-    return ticks
+@dataclass(frozen=True)
+class Tick:
+    at: datetime
+    week: date
+    deadline: bool  # the Friday 17:00 deadline: pull the feeds and freeze the preliminary summary
+
+
+def _ticks(campaign) -> list[Tick]:
+    """The moments the demo's clock stops at: every reminder step and the deadline of every week."""
+    from recruitment_month import reminders
+
+    return [Tick(step.at, step.week, step.kind == "deadline") for step in reminders.steps(campaign)]
 
 
 def _reset(data: Path) -> None:
@@ -94,6 +101,7 @@ def write_mail_index(mail_dir: Path) -> Path:
 def main() -> None:
     environment.apply()
     from recruitment_month import config, warehouse
+    from recruitment_month.feeds.simulator import FeedSimulator
     from recruitment_month.mailsink import MailSink
     from recruitment_month.reports import demo as report_demo
     from recruitment_month.reports import pipeline
@@ -110,30 +118,74 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True)
         warehouse.migrate()
         warehouse.load_reference_data()
-    with MailSink(data / "mail", port=0) as sink:
+    simulator = FeedSimulator(postings_per_platform=FEED_POSTINGS_PER_PLATFORM)
+    with MailSink(data / "mail", port=0) as sink, simulator:
         os.environ["AIRFLOW_CONN_SMTP_DEFAULT"] = json.dumps(sink.connection)
+        for platform in config.platforms():
+            os.environ[f"AIRFLOW_CONN_{platform.conn_id.upper()}"] = json.dumps(
+                {"conn_type": "http", "host": simulator.base_url(platform.code), "password": simulator.token}
+            )
         with _quiet(log):
             from airflow.dag_processing.dagbag import DagBag
 
             bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
         if bag.import_errors:
             raise SystemExit(f"DAG import errors: {bag.import_errors}")
-        reports_dag = bag.dags["provincial_reports"]
+        dags = bag.dags
         engine = warehouse.engine()
-        for tick in _ticks(campaign):
-            report_demo.generate_inbox(inbox, until=tick)
-            sent_before = len(sink.files())
+        pulled_until = datetime(2022, 11, 1, tzinfo=UTC)
+
+        def run(dag_id: str, tick: Tick, **kwargs):
             with _quiet(log):
-                run = reports_dag.test()
-            if str(run.state) != "success":
-                raise SystemExit(f"provincial_reports failed at {tick:%Y-%m-%d %H:%M}; see {log}")
-            counts = _load_counts(engine, run.run_id)
+                result = dags[dag_id].test(**kwargs)
+            if str(result.state) != "success":
+                raise SystemExit(f"{dag_id} failed at {tick.at:%Y-%m-%d %H:%M} Beijing; see {log}")
+            return result
+
+        print(
+            f"{'Beijing time':22s} {'files':>5s} {'ok':>4s} {'late':>4s} {'rej':>4s} {'postings':>8s} {'emails':>6s}  what ran"
+        )
+        for tick in _ticks(campaign):
+            report_demo.generate_inbox(inbox, until=tick.at)
+            sent_before = len(sink.files())
+            ran = ["provincial_reports"]
+            counts = _load_counts(engine, run("provincial_reports", tick, logical_date=tick.at).run_id)
+            postings = ""
+            if tick.deadline:
+                run(
+                    "job_feeds",
+                    tick,
+                    logical_date=tick.at,
+                    run_conf={"since": pulled_until.isoformat(), "until": tick.at.isoformat()},
+                )
+                postings = f"{_new_postings(engine, tick.at):,}"
+                pulled_until = tick.at
+                ran.append("job_feeds")
+            if tick.deadline or counts.get("accepted"):
+                run("friday_consolidation", tick, logical_date=tick.at)
+                ran.append("friday_consolidation")
+            run("report_reminders", tick, logical_date=tick.at)
+            ran.append("report_reminders")
             print(
-                f"  {tick:%a %Y-%m-%d %H:%M} Beijing: {counts.get('processed', 0):3d} files processed, "
-                f"{counts.get('accepted', 0):3d} accepted ({counts.get('late', 0)} late), "
-                f"{counts.get('rejected', 0):2d} rejected, {len(sink.files()) - sent_before:3d} emails"
+                f"{tick.at:%a %Y-%m-%d %H:%M}   {counts.get('processed', 0):5d} {counts.get('accepted', 0):4d} "
+                f"{counts.get('late', 0):4d} {counts.get('rejected', 0):4d} {postings:>8s} "
+                f"{len(sink.files()) - sent_before:6d}  {', '.join(ran)}"
             )
         _summary(engine, campaign, sink, data, time.monotonic() - started)
+
+
+def _new_postings(engine, until: datetime) -> int:
+    from sqlalchemy import select
+
+    from recruitment_month.schema import audit_load
+
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(audit_load.c.counts).where(
+                audit_load.c.dag_id == "job_feeds", audit_load.c.interval_end == until
+            )
+        ).scalars()
+        return sum(int(c.get("new", 0)) for c in rows)
 
 
 def _load_counts(engine, run_id: str) -> dict:
@@ -152,9 +204,16 @@ def _summary(engine, campaign, sink, data: Path, seconds: float) -> None:
     from sqlalchemy import func, select
 
     from recruitment_month.reports.pipeline import current_reports
-    from recruitment_month.schema import audit_inbox_file, audit_notification
+    from recruitment_month.schema import (
+        audit_inbox_file,
+        audit_notification,
+        core_posting,
+        mart_weekly_summary,
+    )
 
     with engine.connect() as conn:
+        versions = Counter(conn.execute(select(mart_weekly_summary.c.kind)).scalars())
+        postings = conn.execute(select(func.count()).select_from(core_posting)).scalar_one()
         current = current_reports(conn, campaign.weeks[0], campaign.weeks[-1])
         files = Counter(conn.execute(select(audit_inbox_file.c.status)).scalars())
         ledger = Counter(
@@ -173,11 +232,11 @@ def _summary(engine, campaign, sink, data: Path, seconds: float) -> None:
             f"{week}    {on_time:5d} {late:5d} {expected - len(rows):8d}   {sum(r['positions'] for r in rows):14,d}"
         )
     print()
-    print(f"Files: {dict(files)}")
-    print("Emails: " + ", ".join(f"{kind} {count}" for (kind, count), _ in ledger.items()))
+    print(f"Report files: {dict(files)}")
+    print(f"Summaries: {dict(versions)}; job postings in the warehouse: {postings:,}")
+    print("Emails: " + ", ".join(f"{kind} {count}" for (kind, count), _ in sorted(ledger.items())))
     print(f"Mailbox: {write_mail_index(sink.directory)}  ({len(sink.files())} messages)")
     print(f"Warehouse: {data / 'warehouse.db'}")
-    print("Not built yet: job feeds (issue 4), Friday summary and reminders (issue 5).")
     print(f"Done in {seconds:.0f} s.")
 
 

@@ -218,3 +218,32 @@ def test_rerunning_reminders_sends_nothing_new_and_nothing_is_due_off_schedule(e
     assert len(env.mails()) == count
     assert env.remind(at(WEEK1 - timedelta(days=1), 12)) == {}
     assert env.remind(at(date(2023, 3, 3), 17)) == {}  # outside the campaign
+
+
+def test_a_late_report_revises_only_its_own_week_and_an_identical_revision_nothing(env):
+    first = report("110000", WEEK1, 100)
+    env.put("110000", "w1.json", first, at(WEEK1, 9))
+    env.put("110000", "w2.json", report("110000", WEEK2, 100, previous=first), at(WEEK2, 9))
+    env.consolidate(at(WEEK1, 17))
+    env.consolidate(at(WEEK2, 17))
+    env.put("120000", "late-w1.json", report("120000", WEEK1, 100), at(WEEK2, 18))
+    versions = env.consolidate(at(WEEK2, 18, 30))
+    assert versions == [{"week_ending": WEEK1.isoformat(), "version": 2, "kind": "revised"}]
+    # the same figures sent again (a new file, so a new revision) change no summary
+    env.put(
+        "110000",
+        "w2-again.json",
+        {**report("110000", WEEK2, 100, previous=first), "contact_name": "另一位老师"},
+        at(WEEK2, 19),
+    )
+    assert env.consolidate(at(WEEK2, 19, 30)) == []
+
+
+def test_a_stored_version_renders_in_beijing_time(env):
+    env.put("110000", "a.json", report("110000", WEEK1, 100), at(WEEK1, 10))
+    env.consolidate(at(WEEK1, 17))
+    summary = pipeline.load_summary(env.engine, WEEK1, 1)
+    assert summary.deadline == at(WEEK1, 17) and summary.deadline.utcoffset() == timedelta(hours=8)
+    (mail,) = env.mails("weekly_summary")
+    text = mail.get_body(("plain",)).get_content()
+    assert "17:00" in text and "09:00" not in text

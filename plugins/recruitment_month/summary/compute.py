@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import statistics
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -324,9 +324,14 @@ def payload(summary: WeeklySummary) -> dict:
 
 
 def fingerprint(summary: WeeklySummary) -> str:
-    """What makes two versions different: everything but the version, its time and its change list."""
-    data = payload(replace(summary, version=1, changes=[], generated_at=summary.deadline))
-    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    """What makes a new version: the week's own reports — each unit's status and figures,
+    the national week, the warnings and the cross-check. Not the trend, last week or the carried-forward
+    cumulative (a late report of an earlier week revises that week, not every week after it), nor the
+    feeds (frozen at the deadline), the version, its time or its change list."""
+    data = payload(summary)
+    own = {k: data[k] for k in ("week_ending", "national_week", "warnings", "crosscheck")}
+    own["units"] = [{k: u[k] for k in ("code", "status", "week", "cumulative")} for u in data["units"]]
+    return hashlib.sha256(json.dumps(own, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def changes(before: dict, after: WeeklySummary) -> list[str]:
@@ -352,10 +357,14 @@ def changes(before: dict, after: WeeklySummary) -> list[str]:
 
 
 def from_payload(data: dict) -> WeeklySummary:
-    """The inverse of :func:`payload`: a stored version back as the summary object."""
+    """The inverse of :func:`payload`: a stored version back as the summary object (its moments in
+    the campaign's zone, as the email shows them)."""
+    from recruitment_month import config
+
+    tz = config.campaign().tz
 
     def moment(text):
-        return datetime.fromisoformat(text) if text else None
+        return datetime.fromisoformat(text).astimezone(tz) if text else None
 
     def day(text):
         return date.fromisoformat(text)
