@@ -247,7 +247,7 @@ core_posting = Table(
     Index("ix_core_posting_cluster_id", "cluster_id"),
 )
 
-# Every version of every posting (new or changed content), for week-over-week and audit.
+# The history of postings: every version that a later one replaced (the current one is in core_posting).
 core_posting_version = Table(
     "core_posting_version",
     metadata,

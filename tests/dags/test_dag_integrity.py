@@ -13,7 +13,7 @@ from recruitment_month.dag_defaults import OWNER
 from recruitment_month.tags import Tag
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
-EXPECTED_DAG_IDS = {"provincial_reports", "friday_consolidation", "report_reminders"}
+EXPECTED_DAG_IDS = {"provincial_reports", "job_feeds", "friday_consolidation", "report_reminders"}
 HEAVY = ("pandas", "great_expectations", "openpyxl", "matplotlib", "alembic", "psycopg")
 
 

@@ -1,15 +1,15 @@
 -- Merge one load's staged postings (stg_posting rows of the load) into the core layer. Each statement is
 -- set-based and touches only rows it changes, so rerunning a load changes nothing. Statements are
--- separated by lines holding only ';;' and run in order, in one transaction.
--- 1. Versions: every new posting and every changed one whose content is not older than the warehouse's.
+-- separated by lines holding only two semicolons and run in order, in one transaction.
+-- 1. History: the version a changed posting replaces (content changed, and not older than it).
 INSERT INTO core_posting_version
     (platform_code, posting_id, modified_at, content_hash, title, salary_min, salary_max, openings, valid_through, load_id)
-SELECT s.platform_code, s.posting_id, s.modified_at, s.content_hash, s.title, s.salary_min, s.salary_max,
-       s.openings, s.valid_through, s.load_id
+SELECT c.platform_code, c.posting_id, c.modified_at, c.content_hash, c.title, c.salary_min, c.salary_max,
+       c.openings, c.valid_through, c.load_id
 FROM stg_posting AS s
-LEFT JOIN core_posting AS c ON c.platform_code = s.platform_code AND c.posting_id = s.posting_id
+JOIN core_posting AS c ON c.platform_code = s.platform_code AND c.posting_id = s.posting_id
 WHERE s.load_id = :load_id
-  AND (c.posting_id IS NULL OR (s.content_hash <> c.content_hash AND s.modified_at >= c.modified_at))
+  AND s.content_hash <> c.content_hash AND s.modified_at >= c.modified_at
 ON CONFLICT (platform_code, posting_id, modified_at) DO NOTHING
 ;;
 -- 2. Changed content replaces the old; closed once valid_through has passed at the load's time.

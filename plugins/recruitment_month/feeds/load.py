@@ -8,7 +8,7 @@ One platform and one data interval make one *load*, in one transaction:
 3. the rest go to ``stg_posting`` (PostgreSQL: ``COPY``; SQLite: executemany), replacing the platform's
    previous load there;
 4. set-based SQL (``include/sql/<dialect>/merge_postings.sql``) merges staging into ``core_posting``
-   (latest version; first/last seen; closed), ``core_posting_version`` (every version);
+   (latest version; first/last seen; closed), ``core_posting_version`` (the versions it replaced);
 5. the run report (received, new, updated, unchanged, quarantined, duplicates) goes to the log and
    ``audit_load``.
 
@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -197,12 +198,14 @@ def _stage(conn: Connection, rows: list[dict], load: str, seen_at: datetime, pla
         return
     columns = [c.name for c in stg_posting.columns]
     if conn.dialect.name == "postgresql":
+        if (columns[0], columns[-1]) != ("load_id", "seen_at"):
+            raise RuntimeError(f"stg_posting's columns are not in the expected order: {columns}")
+        values = itemgetter(*columns[1:-1])
+        head, tail = (load,), (seen_at,)
         raw = conn.connection.driver_connection
         with raw.cursor() as cur, cur.copy(f"COPY stg_posting ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row(
-                    [load if c == "load_id" else seen_at if c == "seen_at" else row[c] for c in columns]
-                )
+                copy.write_row(head + values(row) + tail)
     else:
         conn.execute(stg_posting.insert(), [{**row, "load_id": load, "seen_at": seen_at} for row in rows])
 

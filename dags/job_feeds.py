@@ -1,0 +1,91 @@
+"""
+### Partner platform job feeds
+
+Pulls the job postings of the 12 partner recruitment platforms for each data interval, lands the raw
+pages, normalises them to the canonical posting, validates, and merges them into the warehouse; links
+the same job seen on several platforms.
+
+| | |
+|---|---|
+| **Owner** | data-engineering |
+| **Schedule** | hourly, on data intervals (`[start, end)` of each hour, UTC; Beijing = UTC+8) |
+| **Inputs** | each platform's feed (`include/config/platforms.yaml`; connection `feed_<platform>`: host = base URL, password = bearer token) |
+| **Outputs** | raw pages `<data>/raw/feeds/<platform>/<interval>.jsonl.gz`; `stg_posting`, `core_posting`, `core_posting_version`, `audit_feed_quarantine`, `audit_quality_run`, `audit_load`; the Asset `job_postings` |
+
+**Tasks.** `platforms` lists the configured platforms; `extract` (mapped, one per platform, labelled by
+platform code) pulls `updated_since`/`updated_until` = the data interval with retries that honour
+`Retry-After`, and lands every page unchanged before anything else; `load` (mapped) normalises,
+validates (`include/expectations/job_posting.json`), stages (COPY on PostgreSQL) and merges set-based;
+`report` logs each platform's received / new / updated / unchanged / quarantined counts and duplicate
+rate and emits the Asset.
+
+**Rerun.** Clear any task instance (one platform) or the whole run: the interval is pulled and merged
+again and the warehouse ends as after one run. A manual run can pull any window with the params `since`
+and `until` (ISO-8601).
+
+**When it fails.** `extract[<platform>]`: the platform kept failing after the retries (5xx, 429, timeouts,
+a page that is not the API) — the log names the URL (never the token) and the last error; check the
+platform's status and its connection, then clear the task. `load`: the warehouse refused (check
+`warehouse`) — the raw pages are already landed, so clearing `load` alone suffices.
+"""
+
+from datetime import UTC, datetime
+
+from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
+
+from recruitment_month.assets import POSTINGS
+from recruitment_month.dag_defaults import DEFAULT_ARGS
+from recruitment_month.tags import Tag
+
+
+@dag(
+    dag_id="job_feeds",
+    schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
+    start_date=datetime(2022, 11, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=2,
+    default_args=DEFAULT_ARGS,
+    tags=[Tag.FEEDS, Tag.QUALITY, Tag.WAREHOUSE],
+    doc_md=__doc__,
+    params={
+        "since": Param(
+            None, type=["null", "string"], description="window start (ISO-8601); default: the data interval"
+        ),
+        "until": Param(
+            None, type=["null", "string"], description="window end (ISO-8601); default: the data interval"
+        ),
+    },
+)
+def job_feeds():
+    @task
+    def platforms() -> list[str]:
+        from recruitment_month import config
+
+        return [p.code for p in config.platforms()]
+
+    @task(map_index_template="{{ platform_code }}")
+    def extract(platform_code: str, params=None, data_interval_start=None, data_interval_end=None) -> dict:
+        from recruitment_month.feeds import pipeline
+
+        since, until = pipeline.window(params, data_interval_start, data_interval_end)
+        return pipeline.extract(platform_code, since, until)
+
+    @task(map_index_template="{{ extracted['platform_code'] }}")
+    def load(extracted: dict, run_id=None) -> dict:
+        from recruitment_month.feeds import pipeline
+
+        return pipeline.load(extracted, run_id=run_id)
+
+    @task(outlets=[POSTINGS])
+    def report(loads: list[dict], outlet_events=None) -> dict:
+        from recruitment_month.feeds import pipeline
+
+        summary = pipeline.report(list(loads))
+        outlet_events[POSTINGS].extra = {"new": summary["new"], "updated": summary["updated"]}
+        return summary
+
+    extracted = extract.expand(platform_code=platforms())
+    report(load.expand(extracted=extracted))
+
+
+job_feeds()

@@ -1,0 +1,95 @@
+"""The job_feeds DAG's steps: window, extract (land raw pages), load (merge), report.
+
+Each step takes and returns small dicts (XCom-sized); the postings travel through the landed raw file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def raw_dir() -> Path:
+    base = os.environ.get("RECRUITMENT_DATA_DIR") or str(Path(__file__).resolve().parents[3] / "data")
+    return Path(os.environ.get("RECRUITMENT_RAW_FEEDS") or Path(base) / "raw" / "feeds")
+
+
+def window(params: dict | None, interval_start, interval_end) -> tuple[datetime, datetime]:
+    """The window to pull: the params ``since``/``until`` of a manual run, else the data interval."""
+    params = params or {}
+    since = datetime.fromisoformat(params["since"]) if params.get("since") else interval_start
+    until = datetime.fromisoformat(params["until"]) if params.get("until") else interval_end
+    if since is None or until is None:
+        raise ValueError(
+            "no window: give the params 'since' and 'until' (ISO-8601) or run on a data interval"
+        )
+    if since.tzinfo is None or until.tzinfo is None:
+        raise ValueError(f"window {since} – {until}: times need a zone (e.g. +08:00 or Z)")
+    if until <= since:
+        raise ValueError(f"window {since} – {until} is empty")
+    return since, until
+
+
+def extract(platform_code: str, since: datetime, until: datetime) -> dict:
+    from recruitment_month import config
+    from recruitment_month.feeds import client
+
+    platform = config.platform(platform_code)
+    base_url, token = client.connection_for(platform)
+    result = client.extract(platform, since, until, base_url=base_url, token=token, raw_dir=raw_dir())
+    log.info(
+        "%s: %d pages, %d items (%d unique, %d duplicates dropped), %d retries → %s",
+        platform_code,
+        result.pages,
+        result.items_received,
+        result.items_unique,
+        result.duplicates_dropped,
+        result.retries,
+        result.raw_path,
+    )
+    return result.to_dict()  # XCom-sized: counters, the raw file, and the few ids seen twice
+
+
+def load(extracted: dict, *, run_id: str | None = None) -> dict:
+    from recruitment_month import config, warehouse
+    from recruitment_month.feeds import client
+    from recruitment_month.feeds import load as loader
+
+    platform = config.platform(extracted["platform_code"])
+    items = client.ExtractResult.from_dict(extracted).iter_items()  # one pass over the landed pages
+    report = loader.load(
+        warehouse.engine(),
+        platform,
+        items,
+        since=datetime.fromisoformat(extracted["since"]),
+        until=datetime.fromisoformat(extracted["until"]),
+        run_id=run_id or "",
+    )
+    return {
+        **report.as_dict(),
+        "pages": extracted["pages"],
+        "duplicates_dropped": extracted["duplicates_dropped"],
+    }
+
+
+def report(loads: list[dict]) -> dict:
+    from recruitment_month import warehouse
+    from recruitment_month.feeds import load as loader
+
+    rates = loader.duplicate_rates(warehouse.engine())
+    lines = [
+        f"{'platform':14s} {'received':>9s} {'new':>7s} {'updated':>7s} {'unchanged':>9s} {'quarant.':>8s} {'dup. rate':>9s}"
+    ]
+    for entry in sorted(loads, key=lambda e: e["platform_code"]):
+        rate = rates.get(entry["platform_code"], {}).get("rate", 0.0)
+        lines.append(
+            f"{entry['platform_code']:14s} {entry['received']:9d} {entry['new']:7d} {entry['updated']:7d} "
+            f"{entry['unchanged']:9d} {entry['quarantined']:8d} {rate:9.1%}"
+        )
+    log.info("Job feeds run report:\n%s", "\n".join(lines))
+    keys = ("received", "new", "updated", "unchanged", "quarantined")
+    return {k: sum(e[k] for e in loads) for k in keys} | {"platforms": len(loads)}
