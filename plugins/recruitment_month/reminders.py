@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from recruitment_month.notifications import Mail
@@ -163,7 +163,9 @@ def run(engine: Engine, moment: datetime, window: timedelta = WINDOW) -> dict:
     report = {}
     for step in due(campaign, moment, window):
         with engine.connect() as conn:
-            pending = outstanding(conn, campaign, step.week, moment)
+            # Live status at send time: a unit that has submitted since the step's hour (a late run,
+            # a rerun) is not written to.
+            pending = outstanding(conn, campaign, step.week, max(moment, datetime.now(UTC)))
         mails = mails_for(step, pending, campaign, moment)
         counts = notifications.send_all(engine, mails)
         report[f"{step.week}/{step.name}"] = {"units": sorted(pending), **counts}
