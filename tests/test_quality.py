@@ -98,7 +98,8 @@ def test_a_suite_without_rule_or_message_is_refused(tmp_path, monkeypatch):
         quality.load_suite.cache_clear()
 
 
-def test_every_validation_is_recorded(warehouse_url):
+def test_every_validation_is_recorded(warehouse_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("RECRUITMENT_DATA_DOCS", str(tmp_path / "docs"))
     frame = pd.DataFrame([_report(), _report(hongzhi_trainees=-1)])
     outcome = quality.validate(frame, "provincial_report", _params())
     for _ in range(2):  # recording the same run twice leaves one row
@@ -114,6 +115,12 @@ def test_every_validation_is_recorded(warehouse_url):
     failing = [r for r in row["results"] if not r["success"]]
     assert failing[0]["rule"] == "count_negative" and failing[0]["columns"] == ["hongzhi_trainees"]
     assert row["validated_at"].tzinfo is not None
+    # and published to the Data Docs: one page per run key, listed in the index
+    pages = list((tmp_path / "docs" / "validations").glob("*.html"))
+    assert [p.name for p in pages] == ["test_1.html"]
+    assert "provincial_report" in pages[0].read_text(encoding="utf-8")
+    index = (tmp_path / "docs" / "index.html").read_text(encoding="utf-8")
+    assert "validations/test_1.html" in index and "1 expectation(s) failed" in index
 
 
 def test_importing_the_framework_imports_no_heavy_library():

@@ -49,6 +49,7 @@ class Outcome:
     rows: int
     failures: list[RowFailure] = field(default_factory=list)
     results: list[dict] = field(default_factory=list)
+    gx_result: Any = field(default=None, repr=False, compare=False)  # for Data Docs
 
     @property
     def rejected_rows(self) -> set[int]:
@@ -197,13 +198,101 @@ def validate(frame: pd.DataFrame, suite_name: str, parameters: dict | None = Non
         rows=len(frame),
         failures=failures,
         results=results,
+        gx_result=result,
     )
 
 
+def data_docs_dir() -> Path:
+    """Where the Data Docs site is written: ``<data>/datadocs`` (served as a static site)."""
+    import os
+
+    base = os.environ.get("RECRUITMENT_DATA_DIR") or str(Path(__file__).resolve().parents[2] / "data")
+    return Path(os.environ.get("RECRUITMENT_DATA_DOCS") or Path(base) / "datadocs")
+
+
+def data_docs_url() -> str:
+    """The address of the Data Docs' index for people: ``RECRUITMENT_DATA_DOCS_URL`` (the web server that
+    serves the folder in production), else the local file."""
+    import os
+
+    return os.environ.get("RECRUITMENT_DATA_DOCS_URL") or (data_docs_dir() / "index.html").as_uri()
+
+
+def _slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[:150]
+
+
+def publish(outcome: Outcome, *, run_key: str, target: str) -> Path | None:
+    """Render the validation as a Great Expectations Data Docs page and refresh the site's index.
+
+    Pages are named by run key, so a rerun replaces its page rather than adding one."""
+    import html as html_lib
+
+    if outcome.gx_result is None:
+        return None
+    from great_expectations.render.renderer import ValidationResultsPageRenderer
+    from great_expectations.render.view import DefaultJinjaPageView
+
+    root = data_docs_dir()
+    pages = root / "validations"
+    pages.mkdir(parents=True, exist_ok=True)
+    name = _slug(run_key)
+    page = pages / f"{name}.html"
+    page.write_text(
+        DefaultJinjaPageView().render(ValidationResultsPageRenderer().render(outcome.gx_result)),
+        encoding="utf-8",
+    )
+    meta = {
+        "run_key": run_key,
+        "suite": outcome.suite,
+        "target": target,
+        "success": outcome.success,
+        "rows": outcome.rows,
+        "failed_expectations": outcome.failed_expectations,
+        "validated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    (pages / f"{name}.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    entries = []
+    for sidecar in pages.glob("*.json"):
+        try:
+            entries.append((sidecar.stem, json.loads(sidecar.read_text(encoding="utf-8"))))
+        except ValueError:
+            continue
+    entries.sort(key=lambda e: e[1].get("validated_at", ""), reverse=True)
+    rows = "".join(
+        "<tr><td>{at}</td><td>{suite}</td><td><a href='validations/{stem}.html'>{key}</a></td><td>{target}</td>"
+        "<td>{rows}</td><td style='color:{colour}'>{status}</td></tr>".format(
+            at=html_lib.escape(m.get("validated_at", "")),
+            suite=html_lib.escape(m.get("suite", "")),
+            stem=html_lib.escape(stem),
+            key=html_lib.escape(m.get("run_key", "")),
+            target=html_lib.escape(m.get("target", "")),
+            rows=m.get("rows", ""),
+            colour="#1a7f37" if m.get("success") else "#cf222e",
+            status="passed" if m.get("success") else f"{m.get('failed_expectations')} expectation(s) failed",
+        )
+        for stem, m in entries
+    )
+    (root / "index.html").write_text(
+        "<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'><title>Data Docs — 校园招聘月</title>"
+        "<style>body{font-family:sans-serif;margin:24px}td,th{border-bottom:1px solid #ddd;padding:4px 8px;"
+        "text-align:left}</style></head><body><h1>Data quality: every validation (Great Expectations)</h1>"
+        "<table><tr><th>Validated (UTC)</th><th>Suite</th><th>Run</th><th>What</th><th>Rows</th><th>Result</th></tr>"
+        + rows
+        + "</table></body></html>",
+        encoding="utf-8",
+    )
+    return page
+
+
 def record(conn: Connection, outcome: Outcome, *, run_key: str, target: str) -> None:
-    """Write the validation to ``audit_quality_run``; the same run_key overwrites (reruns are idempotent)."""
+    """Write the validation to ``audit_quality_run`` (the same run_key overwrites: reruns are idempotent)
+    and publish it to the Data Docs."""
     from recruitment_month import schema, warehouse
 
+    publish(outcome, run_key=run_key, target=target)
     warehouse.upsert(
         conn,
         schema.audit_quality_run,

@@ -114,6 +114,7 @@ def test_preliminary_summary_is_frozen_at_the_deadline(env):
     assert sorted(u["unit_code"] for u in units) == ["110000", "120000"]
     (mail,) = env.mails("weekly_summary")
     assert "初步" in mail["Subject"] and "第1周" in mail["Subject"]
+    assert summary.data_docs_url and summary.data_docs_url in mail.get_body(("html",)).get_content()
 
 
 def test_rerunning_consolidation_writes_and_sends_nothing(env):

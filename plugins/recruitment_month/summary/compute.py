@@ -235,7 +235,7 @@ def _crosscheck(units: list[UnitStatus], feeds: FeedFigures | None) -> list[Cros
 
 def compute(conn: Connection, week: date, as_of: datetime, *, version: int = 1) -> WeeklySummary:
     """The summary of ``week`` from what had landed by ``as_of``."""
-    from recruitment_month import config
+    from recruitment_month import config, quality
 
     campaign = config.campaign()
     units_cfg = config.units().units
@@ -303,6 +303,7 @@ def compute(conn: Connection, week: date, as_of: datetime, *, version: int = 1) 
         warnings=_warnings(conn, list(this_week.values()), names),
         feeds=feeds,
         crosscheck=_crosscheck(units, feeds),
+        data_docs_url=quality.data_docs_url(),
     )
 
 
