@@ -99,6 +99,15 @@ def _suite(name: str):
     return ctx.suites.add(ExpectationSuite(**json.loads(json.dumps(load_suite(name)))))
 
 
+def suite_columns(name: str) -> list[str]:
+    """The columns a suite's expectations look at (validating only those spares hashing the rest)."""
+    seen: dict[str, None] = {}
+    for exp in load_suite(name).get("expectations", []):
+        for column in _columns(exp.get("kwargs", {})):
+            seen[column] = None
+    return list(seen)
+
+
 def _plain(value: Any) -> Any:
     if hasattr(value, "item"):
         value = value.item()

@@ -83,9 +83,12 @@ def cluster_id(posting: dict) -> str:
     return hashlib.blake2b(key.encode(), digest_size=10).hexdigest()
 
 
+_content_values = itemgetter(*_CONTENT)
+
+
 def content_hash(posting: dict) -> str:
-    text = "\x1f".join("" if posting[k] is None else str(posting[k]) for k in _CONTENT)
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    """A digest of what makes a version (the content columns; not the keys, not the modification time)."""
+    return hashlib.blake2b(repr(_content_values(posting)).encode(), digest_size=16).hexdigest()
 
 
 @dataclass
@@ -158,7 +161,9 @@ def validate(
 
     if not postings:
         return [], [], 0
-    frame = pd.DataFrame.from_records(postings, columns=canonical_columns)
+    # Only the columns the suite checks: the descriptions and URLs would cost hashing, not checking.
+    columns = [c for c in canonical_columns if c in set(quality.suite_columns(SUITE))]
+    frame = pd.DataFrame.from_records(postings, columns=columns)
     outcome = quality.validate(
         frame,
         SUITE,
