@@ -7,7 +7,7 @@ One platform and one data interval make one *load*, in one transaction:
    fail a critical expectation are quarantined too, and the validation is recorded;
 3. the rest go to ``stg_posting`` (PostgreSQL: ``COPY``; SQLite: executemany), replacing the platform's
    previous load there;
-4. set-based SQL (``include/sql/<dialect>/merge_postings.sql``) merges staging into ``core_posting``
+4. set-based SQL (``include/sql/merge_postings.sql``) merges staging into ``core_posting``
    (latest version; first/last seen; closed), ``core_posting_version`` (the versions it replaced);
 5. the run report (received, new, updated, unchanged, quarantined, duplicates) goes to the log and
    ``audit_load``.
@@ -223,7 +223,7 @@ def _merge(conn: Connection, load: str, seen_at: datetime, platform_code: str) -
 
     params = {"load_id": load, "seen_at": seen_at, "platform_code": platform_code}
     counts = conn.execute(text(warehouse.sql("load_counts")), {"load_id": load}).mappings().one()
-    for statement in warehouse.sql(f"{conn.dialect.name}/merge_postings").split("\n;;\n"):
+    for statement in warehouse.sql("merge_postings").split("\n;;\n"):
         sql = text(statement)
         names = set(re.findall(r":(\w+)", statement))
         if "seen_at" in names:

@@ -1,4 +1,5 @@
--- Merge one load's staged postings (stg_posting rows of the load) into the core layer. Each statement is
+-- Merge one load's staged postings (stg_posting rows of the load) into the core layer, on PostgreSQL and
+-- SQLite alike (hence CASE rather than GREATEST/LEAST). Each statement is
 -- set-based and touches only rows it changes, so rerunning a load changes nothing. Statements are
 -- separated by lines holding only two semicolons and run in order, in one transaction.
 -- 1. History: the version a changed posting replaces (content changed, and not older than it).
@@ -21,7 +22,7 @@ SET title = s.title, title_key = s.title_key, employer_name = s.employer_name,
     openings = s.openings, date_posted = s.date_posted, valid_through = s.valid_through,
     modified_at = s.modified_at, url = s.url, description = s.description,
     content_hash = s.content_hash, cluster_id = s.cluster_id, load_id = s.load_id,
-    closed_at = CASE WHEN s.valid_through <= max(c.last_seen_at, s.seen_at) THEN s.valid_through END
+    closed_at = CASE WHEN s.valid_through <= s.seen_at OR s.valid_through <= c.last_seen_at THEN s.valid_through END
 FROM stg_posting AS s
 WHERE s.load_id = :load_id
   AND c.platform_code = s.platform_code AND c.posting_id = s.posting_id
@@ -29,7 +30,8 @@ WHERE s.load_id = :load_id
 ;;
 -- 3. Seen: first and last seen widen to the load's interval end.
 UPDATE core_posting AS c
-SET first_seen_at = min(c.first_seen_at, s.seen_at), last_seen_at = max(c.last_seen_at, s.seen_at)
+SET first_seen_at = CASE WHEN s.seen_at < c.first_seen_at THEN s.seen_at ELSE c.first_seen_at END,
+    last_seen_at = CASE WHEN s.seen_at > c.last_seen_at THEN s.seen_at ELSE c.last_seen_at END
 FROM stg_posting AS s
 WHERE s.load_id = :load_id
   AND c.platform_code = s.platform_code AND c.posting_id = s.posting_id
