@@ -7,7 +7,7 @@ UV_VERSION := 0.13.9
 # Every command runs in the project's environment (include/config/dev.env, applied by this module).
 RUN := PATH=$(BIN):$$PATH PYTHONPATH=$(CURDIR)/plugins $(BIN)/python -m recruitment_month.environment
 
-.PHONY: help venv lock test lint format demo migrate airflow template simulator bench clean
+.PHONY: help venv lock test test-ui lint format demo distributed-demo migrate airflow template simulator bench clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -33,13 +33,19 @@ format: venv ## apply ruff's fixes and formatting
 	$(BIN)/ruff format .
 
 test: venv lint ## lint, then every test (PostgreSQL at 127.0.0.1:5432 for the warehouse tests)
-	$(RUN) pytest $(PYTEST_ARGS)
+	$(RUN) pytest -m "not ui and not distributed" $(PYTEST_ARGS)
+
+test-ui: venv ## the Airflow UI in headless Chromium (needs chromium and chromium-driver)
+	$(RUN) pytest -m ui tests/system/test_ui.py
 
 migrate: venv ## migrate the warehouse of the `warehouse` connection and load reference data
 	$(RUN) python -m recruitment_month.warehouse
 
 demo: venv ## run the pipeline on the embedded default (SQLite, local inbox, simulator, .eml sink)
 	$(RUN) python -m recruitment_month.demo
+
+distributed-demo: venv ## one campaign week on a real distributed Airflow: API server, scheduler, 2 Celery workers, PostgreSQL, Redis
+	$(RUN) python -m recruitment_month.distributed
 
 airflow: venv ## start the Airflow UI and scheduler locally on the embedded default (Ctrl-C stops it)
 	$(RUN) python -m recruitment_month.warehouse
