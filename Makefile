@@ -7,7 +7,7 @@ UV_VERSION := 0.13.9
 # Every command runs in the project's environment (include/config/dev.env, applied by this module).
 RUN := PATH=$(BIN):$$PATH PYTHONPATH=$(CURDIR)/plugins $(BIN)/python -m recruitment_month.environment
 
-.PHONY: help venv lock test test-ui lint format demo distributed-demo migrate airflow template simulator bench clean
+.PHONY: help venv lock test test-ui test-distributed lint format demo distributed-demo migrate airflow template simulator bench clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ test: venv lint ## lint, then every test (PostgreSQL at 127.0.0.1:5432 for the w
 
 test-ui: venv ## the Airflow UI in headless Chromium (needs chromium and chromium-driver)
 	$(RUN) pytest -m ui tests/system/test_ui.py
+
+test-distributed: venv ## one campaign week on a real distributed Airflow, checked (PostgreSQL and Redis)
+	$(RUN) pytest -m distributed tests/system/test_distributed.py
 
 migrate: venv ## migrate the warehouse of the `warehouse` connection and load reference data
 	$(RUN) python -m recruitment_month.warehouse
