@@ -21,7 +21,9 @@ rate and emits the Asset.
 
 **Rerun.** Clear any task instance (one platform) or the whole run: the interval is pulled and merged
 again and the warehouse ends as after one run. A manual run can pull any window with the params `since`
-and `until` (ISO-8601).
+and `until` (ISO-8601) — the first pull of a new deployment, for instance. No catch-up of missed runs is
+needed: a scheduled pull starts where the platform's last load ended when that is earlier than its
+interval (the scheduler was down), so no posting modified in between is skipped.
 
 **When it fails.** `extract[<platform>]`: the platform kept failing after the retries (5xx, 429, timeouts,
 a page that is not the API) — the log names the URL (never the token) and the last error; check the
@@ -68,6 +70,8 @@ def job_feeds():
         from recruitment_month.feeds import pipeline
 
         since, until = pipeline.window(params, data_interval_start, data_interval_end)
+        if not (params or {}).get("since"):  # scheduled: start where the last load ended, if earlier
+            since = pipeline.watermark_since(platform_code, since, until)
         return pipeline.extract(platform_code, since, until)
 
     @task(map_index_template="{{ extracted['platform_code'] }}")

@@ -173,3 +173,18 @@ def test_validation_is_recorded(warehouse_url, simulator):
     load.load(engine, config.platform("lagou"), _items(simulator, "lagou"), since=SINCE, until=UNTIL)
     assert _count(engine, schema.audit_quality_run, schema.audit_quality_run.c.suite == "job_posting") == 1
     assert _count(engine, schema.audit_load, schema.audit_load.c.subject == "lagou") == 1
+
+
+def test_a_scheduled_pull_after_a_gap_starts_where_the_last_load_ended(warehouse_url, simulator):
+    from recruitment_month.feeds import pipeline
+
+    engine = warehouse.engine(warehouse_url)
+    platform = config.platform("maimai")
+    load.load(engine, platform, _items(simulator, "maimai"), since=SINCE, until=UNTIL)
+    three_hours_later = (UNTIL + timedelta(hours=3), UNTIL + timedelta(hours=4))
+    assert pipeline.watermark_since("maimai", *three_hours_later) == UNTIL
+    # the next interval, and a rerun of the loaded interval, keep their own start
+    assert pipeline.watermark_since("maimai", UNTIL, UNTIL + timedelta(hours=1)) == UNTIL
+    assert pipeline.watermark_since("maimai", SINCE, UNTIL) == SINCE
+    # a platform never loaded starts at its interval
+    assert pipeline.watermark_since("kanzhun", *three_hours_later) == three_hours_later[0]

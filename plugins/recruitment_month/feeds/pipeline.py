@@ -34,6 +34,29 @@ def window(params: dict | None, interval_start, interval_end) -> tuple[datetime,
     return since, until
 
 
+def watermark_since(platform_code: str, since: datetime, until: datetime) -> datetime:
+    """Where a scheduled pull must start so that no interval is skipped: the end of the platform's last
+    load before ``until`` when that is earlier than ``since`` (the scheduler was down, runs were
+    skipped), else ``since``. A rerun of an old interval is unaffected (its own end is later)."""
+    from sqlalchemy import func, select
+
+    from recruitment_month import warehouse
+    from recruitment_month.schema import audit_load
+
+    with warehouse.engine().connect() as conn:
+        last = conn.execute(
+            select(func.max(audit_load.c.interval_end)).where(
+                audit_load.c.dag_id == "job_feeds",
+                audit_load.c.subject == platform_code,
+                audit_load.c.interval_end <= until,
+            )
+        ).scalar()
+    if last is not None and last < since:
+        log.warning("%s: the last load ended at %s; pulling from there to close the gap", platform_code, last)
+        return last
+    return since
+
+
 def extract(platform_code: str, since: datetime, until: datetime) -> dict:
     from recruitment_month import config
     from recruitment_month.feeds import client
