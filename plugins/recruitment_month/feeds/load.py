@@ -37,6 +37,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SUITE = "job_posting"
+# A load that quarantines more than this share of at least QUARANTINE_ALERT_MIN items fails (after
+# recording everything): a feed whose shape changed must reach an engineer, not fill the quarantine.
+QUARANTINE_ALERT_SHARE = 0.5
+QUARANTINE_ALERT_MIN = 20
+
+
+class FeedShapeError(RuntimeError):
+    """Most of a load was quarantined: the platform's feed probably changed shape."""
+
+
 # The columns whose content makes a version: everything but the keys and the modification time.
 _CONTENT = (
     "title",
@@ -302,6 +312,16 @@ def load(
                 }
             ],
             ["load_key"],
+        )
+    if (
+        report.received >= QUARANTINE_ALERT_MIN
+        and report.quarantined > QUARANTINE_ALERT_SHARE * report.received
+    ):
+        raise FeedShapeError(
+            f"{platform.code}: {report.quarantined} of {report.received} postings quarantined "
+            f"{report.quarantine_by_rule} in {load_key}. The feed's shape has probably changed (a renamed "
+            "field?): see audit_feed_quarantine for the raw items, fix the platform's field_map or adapter, "
+            "and clear this task; the load is rerun to the same result."
         )
     log.info(
         "%s %s: received %d, new %d, updated %d, unchanged %d, quarantined %d %s, warnings %d",
