@@ -81,10 +81,10 @@ def job_feeds():
         return pipeline.load(extracted, run_id=run_id)
 
     @task(outlets=[POSTINGS])
-    def report(loads: list[dict], outlet_events=None) -> dict:
+    def report(loads: list[dict], run_id=None, outlet_events=None) -> dict:
         from recruitment_month.feeds import pipeline
 
-        summary = pipeline.report(list(loads))
+        summary = pipeline.report(list(loads), run_id=run_id or "")
         outlet_events[POSTINGS].extra = {"new": summary["new"], "updated": summary["updated"]}
         return summary
 

@@ -100,6 +100,14 @@ def test_job_feeds_survives_faults_and_reruns_to_the_same_warehouse(dags, env, m
         assert loaded == expected
         raw = list((env["tmp"] / "raw").rglob("*.jsonl.gz"))
         assert len(raw) == len(config.platforms())
+        with engine.connect() as conn:
+            (report,) = conn.execute(
+                select(schema.audit_load.c.counts).where(schema.audit_load.c.task_id == "report")
+            ).scalars()
+        assert set(report["platforms"]) == {p.code for p in config.platforms()}
+        assert all(
+            0 < p["duplicates"]["rate"] < 1 and p["received"] > 0 for p in report["platforms"].values()
+        )
         sim.clear_faults()
         again = dags["job_feeds"].test(run_conf=conf)
         assert str(again.state) == "success"

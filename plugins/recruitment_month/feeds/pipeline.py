@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -99,11 +99,14 @@ def load(extracted: dict, *, run_id: str | None = None) -> dict:
     }
 
 
-def report(loads: list[dict]) -> dict:
+def report(loads: list[dict], *, run_id: str = "") -> dict:
+    """The run report: each platform's counts and duplicate rate, in the log and in ``audit_load``."""
     from recruitment_month import warehouse
     from recruitment_month.feeds import load as loader
+    from recruitment_month.schema import audit_load
 
-    rates = loader.duplicate_rates(warehouse.engine())
+    engine = warehouse.engine()
+    rates = loader.duplicate_rates(engine)
     lines = [
         f"{'platform':14s} {'received':>9s} {'new':>7s} {'updated':>7s} {'unchanged':>9s} {'quarant.':>8s} {'dup. rate':>9s}"
     ]
@@ -115,4 +118,26 @@ def report(loads: list[dict]) -> dict:
         )
     log.info("Job feeds run report:\n%s", "\n".join(lines))
     keys = ("received", "new", "updated", "unchanged", "quarantined")
+    platforms = {
+        e["platform_code"]: {**{k: e[k] for k in keys}, "duplicates": rates.get(e["platform_code"], {})}
+        for e in loads
+    }
+    with engine.begin() as conn:
+        warehouse.upsert(
+            conn,
+            audit_load,
+            [
+                {
+                    "load_key": f"job_feeds/report/{run_id}",
+                    "dag_id": "job_feeds",
+                    "task_id": "report",
+                    "subject": "all platforms",
+                    "interval_start": None,
+                    "interval_end": None,
+                    "counts": {"platforms": platforms},
+                    "finished_at": datetime.now(UTC),
+                }
+            ],
+            ["load_key"],
+        )
     return {k: sum(e[k] for e in loads) for k in keys} | {"platforms": len(loads)}
