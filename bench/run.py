@@ -8,12 +8,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import dag_parse
+import feeds
 
 
 def main() -> None:
     print("== DAG parse time (ratio to an empty DAG file with the same Airflow imports)")
     ratios = dag_parse.run()
     print()
+    print("== Job feeds on PostgreSQL: extraction, initial load and reload of 1,000,000 postings")
+    feeds.main()  # ends with load_vs_copy, reload_vs_copy and extract_vs_download
     for name, ratio in ratios.items():
         print(f"dag_parse_{name}_vs_empty: {ratio:.2f}")
 
