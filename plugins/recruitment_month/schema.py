@@ -106,9 +106,13 @@ audit_inbox_file = Table(
     Column("run_id", Text),
 )
 
-_report_counts = [Column(key, BigInteger, nullable=False) for key in COUNT_KEYS] + [
-    Column(f"{key}_cumulative", BigInteger, nullable=False) for key in COUNT_KEYS
-]
+
+def _count_columns(*, nullable: bool) -> list[Column]:
+    """Every count of the report, for the week and cumulative (DESIGN §4)."""
+    return [Column(key, BigInteger, nullable=nullable) for key in COUNT_KEYS] + [
+        Column(f"{key}_cumulative", BigInteger, nullable=nullable) for key in COUNT_KEYS
+    ]
+
 
 # Accepted reports, every revision kept; the latest revision of (unit, week) counts.
 core_report = Table(
@@ -124,7 +128,7 @@ core_report = Table(
     Column("contact_phone", Text),
     Column("highlights", Text),
     Column("problems", Text),
-    *_report_counts,
+    *_count_columns(nullable=False),
     Column("warning_count", Integer, nullable=False),
     Column("loaded_at", UTCDateTime, nullable=False),
 )
@@ -312,8 +316,7 @@ mart_summary_unit = Table(
     Column("landed_at", UTCDateTime),
     Column("revision", Integer),
     Column("warnings", Integer, nullable=False),
-    *[Column(key, BigInteger) for key in COUNT_KEYS],
-    *[Column(f"{key}_cumulative", BigInteger) for key in COUNT_KEYS],
+    *_count_columns(nullable=True),  # empty for a unit that has not reported
 )
 
 mart_summary_national = Table(
