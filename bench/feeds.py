@@ -73,17 +73,19 @@ def bench_extract(sim, platforms, raw_dir: Path, postings: int) -> float:
     return client_rate / plain_rate
 
 
-def _land_all(sim, platforms, raw_dir: Path) -> dict[str, Path]:
+def _land_all(sim, platforms, raw_dir: Path) -> dict[str, tuple[Path, dict]]:
+    """Each platform's landed pages and the postings repeated in them, as the extract task hands them to
+    the load task (which then reads the pages once)."""
     from recruitment_month.feeds import client
 
-    paths = {}
+    landed = {}
     for p in platforms:
         p = p.model_copy(update={"rate_limit_per_second": 1e6})
         result = client.extract(
             p, SINCE, UNTIL, base_url=sim.base_url(p.code), token=sim.token, raw_dir=raw_dir
         )
-        paths[p.code] = Path(result.raw_path)
-    return paths
+        landed[p.code] = (Path(result.raw_path), result.winners)
+    return landed
 
 
 def _changed_copy(path: Path, target: Path, share: float = 0.2) -> int:
@@ -109,25 +111,29 @@ def _changed_copy(path: Path, target: Path, share: float = 0.2) -> int:
     return changed
 
 
-def _load_one(url: str, code: str, path: str, until: datetime) -> int:
+def _load_one(url: str, code: str, path: str, winners: dict, until: datetime) -> int:
     from recruitment_month import config, warehouse
     from recruitment_month.feeds import client, load
 
     warehouse._engine.cache_clear()  # a worker process opens its own connections
     platform = config.platform(code)
-    report = load.load(
-        warehouse.engine(url), platform, client.iter_items(path, platform), since=SINCE, until=until
-    )
+    items = client.iter_item_texts(path, platform, winners=winners)
+    report = load.load(warehouse.engine(url), platform, items, since=SINCE, until=until)
     return report.staged + report.quarantined
 
 
-def _load_all(url: str, platforms, paths: dict[str, Path], until: datetime, workers: int) -> int:
+def _load_all(
+    url: str, platforms, landed: dict[str, tuple[Path, dict]], until: datetime, workers: int
+) -> int:
     """Load every platform's landed pages, ``workers`` platforms at a time — as the DAG's mapped load
     tasks run side by side on the executor's slots."""
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        jobs = [pool.submit(_load_one, url, p.code, str(paths[p.code]), until) for p in platforms]
+        jobs = [
+            pool.submit(_load_one, url, p.code, str(landed[p.code][0]), landed[p.code][1], until)
+            for p in platforms
+        ]
         return sum(job.result() for job in jobs)
 
 
@@ -186,19 +192,22 @@ def main() -> None:
         ):
             raw = Path(tmp)
             extract_ratio = bench_extract(sim, platforms, raw, args.extract)
-            paths = _land_all(sim, platforms, raw / "landed")
+            landed = _land_all(sim, platforms, raw / "landed")
             warehouse.migrate(url)
             warehouse.load_reference_data(url)
 
             start = time.perf_counter()
-            rows = _load_all(url, platforms, paths, UNTIL, args.workers)
+            rows = _load_all(url, platforms, landed, UNTIL, args.workers)
             load_rate = rows / (time.perf_counter() - start)
             print(
                 f"(a) initial load: {rows:,} postings in {rows / load_rate:.1f} s = {load_rate:,.0f} rows/s"
             )
 
-            changed = {p.code: raw / "changed" / p.code / paths[p.code].name for p in platforms}
-            n_changed = sum(_changed_copy(paths[p.code], changed[p.code]) for p in platforms)
+            changed = {
+                p.code: (raw / "changed" / p.code / landed[p.code][0].name, landed[p.code][1])
+                for p in platforms
+            }
+            n_changed = sum(_changed_copy(landed[p.code][0], changed[p.code][0]) for p in platforms)
             start = time.perf_counter()
             rows = _load_all(url, platforms, changed, UNTIL + timedelta(hours=1), args.workers)
             reload_rate = rows / (time.perf_counter() - start)

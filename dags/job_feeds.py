@@ -10,12 +10,13 @@ the same job seen on several platforms.
 | **Owner** | data-engineering |
 | **Schedule** | hourly, on data intervals (`[start, end)` of each hour, UTC; Beijing = UTC+8) |
 | **Inputs** | each platform's feed (`include/config/platforms.yaml`; connection `feed_<platform>`: host = base URL, password = bearer token) |
-| **Outputs** | raw pages `<data>/raw/feeds/<platform>/<interval>.jsonl.gz`; `stg_posting`, `core_posting`, `core_posting_version`, `audit_feed_quarantine`, `audit_quality_run`, `audit_load`; the Asset `job_postings` |
+| **Outputs** | raw pages `<data>/raw/feeds/<platform>/<interval>.jsonl.gz`; `stg_posting`, `stg_posting_seen`, `core_posting`, `core_posting_seen`, `core_posting_version`, `audit_feed_quarantine`, `audit_quality_run`, `audit_load`; the Asset `job_postings` |
 
 **Tasks.** `platforms` lists the configured platforms; `extract` (mapped, one per platform, labelled by
 platform code) pulls `updated_since`/`updated_until` = the data interval with retries that honour
 `Retry-After`, and lands every page unchanged before anything else; `load` (mapped) normalises,
-validates (`include/expectations/job_posting.json`), stages (COPY on PostgreSQL) and merges set-based;
+validates (`include/expectations/job_posting.json`), stages (COPY on PostgreSQL) and merges set-based
+(an item identical to the one a posting was last delivered as only moves when it was seen);
 `report` logs each platform's received / new / updated / unchanged / quarantined counts and duplicate
 rate and emits the Asset.
 

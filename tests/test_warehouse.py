@@ -101,3 +101,51 @@ def test_engine_comes_from_the_airflow_connection(monkeypatch, tmp_path):
     path = tmp_path / "w.db"
     monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", json.dumps({"conn_type": "sqlite", "host": str(path)}))
     assert warehouse.warehouse_url() == f"sqlite:///{path}"
+
+
+def test_seen_times_move_to_their_own_table_and_back(empty_warehouse):
+    """0004 moves each posting's first/last seen into core_posting_seen; its downgrade moves them back."""
+    from datetime import UTC, datetime
+
+    from alembic import command
+    from sqlalchemy import column, insert, table, text
+
+    warehouse.migrate(empty_warehouse, "0003")
+    first, last = datetime(2022, 11, 1, tzinfo=UTC), datetime(2022, 11, 8, tzinfo=UTC)
+    columns = {
+        "platform_code": "zhilian",
+        "posting_id": "ZH1",
+        "title": "会计",
+        "title_key": "会计",
+        "employer_name": "某公司",
+        "openings": 1,
+        "modified_at": first,
+        "content_hash": "h",
+        "cluster_id": "c",
+        "first_seen_at": first,
+        "last_seen_at": last,
+        "load_id": "L",
+    }
+    old_posting = table(
+        "core_posting",
+        *(column(c, schema.UTCDateTime if c.endswith("_at") else None) for c in columns),
+    )
+    engine = warehouse.engine(empty_warehouse)
+    with engine.begin() as conn:
+        conn.execute(insert(old_posting), columns)
+    warehouse.migrate(empty_warehouse)
+    with engine.connect() as conn:
+        seen = conn.execute(select(schema.core_posting_seen)).mappings().one()
+    assert (seen["posting_id"], seen["first_seen_at"], seen["last_seen_at"], seen["item_hash"]) == (
+        "ZH1",
+        first,
+        last,
+        None,
+    )
+    cfg = warehouse._alembic_config(empty_warehouse)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0003")
+    with engine.connect() as conn:
+        back = conn.execute(text("SELECT first_seen_at, last_seen_at FROM core_posting")).one()
+    assert [schema.UTCDateTime().process_result_value(v, engine.dialect) for v in back] == [first, last]

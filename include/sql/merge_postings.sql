@@ -1,6 +1,8 @@
--- Merge one load's staged postings (stg_posting rows of the load) into the core layer, on PostgreSQL and
--- SQLite alike (hence CASE rather than GREATEST/LEAST). Each statement is
--- set-based and touches only rows it changes, so rerunning a load changes nothing. Statements are
+-- Merge one load into the core layer, on PostgreSQL and SQLite alike (hence CASE rather than
+-- GREATEST/LEAST). The load is staged in two tables: stg_posting holds the postings it brings in full
+-- (new, or different from the stored item) and stg_posting_seen the ids of every posting it delivered
+-- (those, and the items identical to the stored ones, which were not normalised again). Each statement
+-- is set-based and touches only rows it changes, so rerunning a load changes nothing. Statements are
 -- separated by lines holding only two semicolons and run in order, in one transaction.
 -- 1. History: the version a changed posting replaces (content changed, and not older than it).
 INSERT INTO core_posting_version
@@ -13,7 +15,8 @@ WHERE s.load_id = :load_id
   AND s.content_hash <> c.content_hash AND s.modified_at >= c.modified_at
 ON CONFLICT (platform_code, posting_id, modified_at) DO NOTHING
 ;;
--- 2. Changed content replaces the old; closed once valid_through has passed at the load's time.
+-- 2. Changed content replaces the old; closed once valid_through has passed at the load's time or at the
+--    last time the posting was seen.
 UPDATE core_posting AS c
 SET title = s.title, title_key = s.title_key, employer_name = s.employer_name,
     employer_credit_code = s.employer_credit_code, province_code = s.province_code, city = s.city,
@@ -22,28 +25,41 @@ SET title = s.title, title_key = s.title_key, employer_name = s.employer_name,
     openings = s.openings, date_posted = s.date_posted, valid_through = s.valid_through,
     modified_at = s.modified_at, url = s.url, description = s.description,
     content_hash = s.content_hash, cluster_id = s.cluster_id, load_id = s.load_id,
-    closed_at = CASE WHEN s.valid_through <= s.seen_at OR s.valid_through <= c.last_seen_at THEN s.valid_through END
+    closed_at = CASE WHEN s.valid_through <= s.seen_at
+                       OR s.valid_through <= (SELECT w.last_seen_at FROM core_posting_seen AS w
+                                              WHERE w.platform_code = s.platform_code
+                                                AND w.posting_id = s.posting_id)
+                     THEN s.valid_through END
 FROM stg_posting AS s
 WHERE s.load_id = :load_id
   AND c.platform_code = s.platform_code AND c.posting_id = s.posting_id
   AND s.content_hash <> c.content_hash AND s.modified_at >= c.modified_at
 ;;
--- 3. Seen: first and last seen widen to the load's interval end.
-UPDATE core_posting AS c
-SET first_seen_at = CASE WHEN s.seen_at < c.first_seen_at THEN s.seen_at ELSE c.first_seen_at END,
-    last_seen_at = CASE WHEN s.seen_at > c.last_seen_at THEN s.seen_at ELSE c.last_seen_at END
-FROM stg_posting AS s
-WHERE s.load_id = :load_id
-  AND c.platform_code = s.platform_code AND c.posting_id = s.posting_id
-  AND (s.seen_at < c.first_seen_at OR s.seen_at > c.last_seen_at)
-;;
--- 4. New postings.
+-- 3. New postings.
 INSERT INTO core_posting
     (platform_code, posting_id, title, title_key, employer_name, employer_credit_code, province_code, city, industry_category, education_level, employment_type, salary_min, salary_max, openings, date_posted, valid_through, modified_at, url, description, content_hash, cluster_id,
-     first_seen_at, last_seen_at, closed_at, load_id)
+     closed_at, load_id)
 SELECT platform_code, posting_id, title, title_key, employer_name, employer_credit_code, province_code, city, industry_category, education_level, employment_type, salary_min, salary_max, openings, date_posted, valid_through, modified_at, url, description, content_hash, cluster_id,
-       seen_at, seen_at, CASE WHEN valid_through <= seen_at THEN valid_through END, load_id
+       CASE WHEN valid_through <= seen_at THEN valid_through END, load_id
 FROM stg_posting
+WHERE load_id = :load_id
+ON CONFLICT (platform_code, posting_id) DO NOTHING
+;;
+-- 4. Seen: first and last seen widen to the load's interval end; the item delivered is the one to
+--    recognise next time (delivered again, it changes nothing: stored, or older than what is stored).
+UPDATE core_posting_seen AS c
+SET first_seen_at = CASE WHEN s.seen_at < c.first_seen_at THEN s.seen_at ELSE c.first_seen_at END,
+    last_seen_at = CASE WHEN s.seen_at > c.last_seen_at THEN s.seen_at ELSE c.last_seen_at END,
+    item_hash = s.item_hash
+FROM stg_posting_seen AS s
+WHERE s.load_id = :load_id
+  AND c.platform_code = s.platform_code AND c.posting_id = s.posting_id
+  AND (s.seen_at < c.first_seen_at OR s.seen_at > c.last_seen_at
+       OR c.item_hash IS NULL OR s.item_hash <> c.item_hash)
+;;
+INSERT INTO core_posting_seen (platform_code, posting_id, first_seen_at, last_seen_at, item_hash)
+SELECT platform_code, posting_id, seen_at, seen_at, item_hash
+FROM stg_posting_seen
 WHERE load_id = :load_id
 ON CONFLICT (platform_code, posting_id) DO NOTHING
 ;;

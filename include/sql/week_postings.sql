@@ -13,7 +13,8 @@ SELECT p.platform_code,
        SUM(p.openings) AS openings,
        SUM(CASE WHEN k.platforms > 1 THEN 1 ELSE 0 END) AS duplicates
 FROM core_posting AS p
+JOIN core_posting_seen AS s ON s.platform_code = p.platform_code AND s.posting_id = p.posting_id
 JOIN clusters AS k ON k.cluster_id = p.cluster_id
 WHERE p.date_posted BETWEEN :first_day AND :last_day
-  AND p.first_seen_at <= :as_of
+  AND s.first_seen_at <= :as_of
 GROUP BY p.platform_code, p.province_code, p.industry_category

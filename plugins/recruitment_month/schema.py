@@ -236,19 +236,43 @@ stg_posting = Table(
     Column("seen_at", UTCDateTime, nullable=False),
 )
 
-# Every platform's postings, the latest version of each; first/last seen are data-interval ends, so
-# rerunning an interval changes nothing. closed_at is set once valid_through has passed.
+# Every posting a load delivered (merged, or identical to the item delivered last): what moves first/last
+# seen and the item hash.
+stg_posting_seen = Table(
+    "stg_posting_seen",
+    metadata,
+    Column("load_id", String(120), nullable=False, index=True),
+    Column("platform_code", String(32), nullable=False),
+    Column("posting_id", String(200), nullable=False),
+    Column("item_hash", String(32)),
+    Column("seen_at", UTCDateTime, nullable=False),
+)
+
+# Every platform's postings, the latest version of each. closed_at is set once valid_through has passed.
 core_posting = Table(
     "core_posting",
     metadata,
     Column("platform_code", String(32), primary_key=True),
     Column("posting_id", String(200), primary_key=True),
     *_posting_columns(),
-    Column("first_seen_at", UTCDateTime, nullable=False),
-    Column("last_seen_at", UTCDateTime, nullable=False),
     Column("closed_at", UTCDateTime),
     Column("load_id", String(120), nullable=False),
     Index("ix_core_posting_cluster_id", "cluster_id"),
+)
+
+# When each posting was delivered first and last (data-interval ends, so rerunning an interval changes
+# nothing) and the hash of the item delivered last (feed item + normalisation rules: the same hash again
+# is the same item, loaded without normalising it again). Narrow, because every delivery moves
+# last_seen_at (fillfactor 70: HOT updates on PostgreSQL).
+core_posting_seen = Table(
+    "core_posting_seen",
+    metadata,
+    Column("platform_code", String(32), primary_key=True),
+    Column("posting_id", String(200), primary_key=True),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("item_hash", String(32)),
+    postgresql_with={"fillfactor": 70},
 )
 
 # The history of postings: every version that a later one replaced (the current one is in core_posting).

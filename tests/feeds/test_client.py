@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import msgspec
 import pytest
 import requests
 
@@ -121,6 +122,15 @@ def assert_exact(result: ExtractResult, expected: list[dict]) -> None:
     assert result.items_received - result.duplicates_dropped == result.items_unique
     # the one-pass reading (winners from the extraction) and the two-pass one agree
     assert list(client.iter_items(result.raw_path, config.platform(result.platform_code))) == items
+    # and the items as texts are the same items
+    assert [parsed(t) for t in result.iter_item_texts()] == items
+    texts = client.iter_item_texts(result.raw_path, config.platform(result.platform_code))
+    assert [parsed(t) for t in texts] == items
+
+
+def parsed(text):
+    """An item of ``iter_item_texts``: its JSON text, or the item where the page was parsed."""
+    return json.loads(bytes(text)) if isinstance(text, msgspec.Raw) else text
 
 
 def no_leftovers(raw_dir: Path) -> list[Path]:
@@ -507,6 +517,23 @@ def test_the_latest_copy_of_a_posting_wins(tmp_path, decoder):
     assert result.items_unique == len(items) == 6
     assert result.winners == {"X": [1, 0], "Y": None, "Z": None}
     assert list(client.iter_items(result.raw_path, platform("zhilian"))) == items
+    assert [parsed(t) for t in result.iter_item_texts()] == items
+
+
+def test_items_as_texts_are_the_items_as_received(tmp_path):
+    """Each item's JSON text exactly as on the page; a page msgspec does not take (NaN) comes parsed."""
+    first = (
+        b'{"data": [ {"identifier": "A", "n": 1.50} ,{"identifier":"B","t":"\\u4e2d"}], "next_cursor": "2"}'
+    )
+    second = b'{"data": [{"identifier": "C", "x": NaN}], "next_cursor": null}'
+    with ScriptedFeed({None: first, "2": second}) as feed:
+        result = scripted_extract(feed, tmp_path)
+    texts = list(result.iter_item_texts())
+    assert [bytes(t) for t in texts[:2]] == [
+        b'{"identifier": "A", "n": 1.50}',
+        b'{"identifier":"B","t":"\\u4e2d"}',
+    ]
+    assert isinstance(texts[2], dict) and texts[2]["identifier"] == "C" and math.isnan(texts[2]["x"])
 
 
 def test_pretty_printed_pages_stay_one_line_each(tmp_path):

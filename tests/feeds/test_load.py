@@ -4,6 +4,7 @@ reposts share a cluster; on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import copy
+import json
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
@@ -34,7 +35,12 @@ def _count(engine, table, *where):
 
 
 def _snapshot(engine):
-    tables = (schema.core_posting, schema.core_posting_version, schema.audit_feed_quarantine)
+    tables = (
+        schema.core_posting,
+        schema.core_posting_seen,
+        schema.core_posting_version,
+        schema.audit_feed_quarantine,
+    )
     with engine.connect() as conn:
         return {t.name: sorted(tuple(r) for r in conn.execute(select(t)).all()) for t in tables}
 
@@ -76,6 +82,100 @@ def test_rerunning_an_interval_changes_nothing(warehouse_url, simulator):
     again = load.load(engine, platform, items, since=SINCE, until=UNTIL)
     assert _snapshot(engine) == before
     assert (again.new, again.updated, again.unchanged) == (0, 0, first.new)
+
+
+def _seen(engine, code):
+    t = schema.core_posting_seen
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(t.c.posting_id, t.c.first_seen_at, t.c.last_seen_at).where(t.c.platform_code == code)
+        )
+        return {r.posting_id: (r.first_seen_at, r.last_seen_at) for r in rows}
+
+
+def test_items_delivered_again_unchanged_are_not_normalised_again(warehouse_url, simulator, monkeypatch):
+    """An item identical to the one delivered last only moves when the posting was seen; a changed item
+    among them is merged as usual; the warehouse ends as if every item had been normalised again."""
+    from recruitment_month.feeds import normalise
+
+    engine = warehouse.engine(warehouse_url)
+    platform = config.platform("zhilian")
+    items = _items(simulator, "zhilian")
+    first = load.load(engine, platform, items, since=SINCE, until=UNTIL)
+    postings = _snapshot(engine)["core_posting"]
+    changed = copy.deepcopy(items)
+    target = next(i for i in changed if simulator.defect("zhilian", _id(i)) is None)
+    target["title"] += "（更新）"
+    target["dateModified"] = "2022-11-20T00:00:00+00:00"
+    calls = []
+    real = normalise.normalise
+    monkeypatch.setattr(normalise, "normalise", lambda item, p: calls.append(item) or real(item, p))
+    later = UNTIL + timedelta(days=7)
+    again = load.load(engine, platform, changed, since=UNTIL, until=later)
+
+    # Only the changed item and the quarantined ones (never stored) are normalised again.
+    assert len(calls) == 1 + first.quarantined
+    assert again.identical == first.new - 1
+    assert (again.new, again.updated, again.unchanged) == (0, 1, first.new - 1)
+    assert again.quarantined == first.quarantined
+    seen = _seen(engine, "zhilian")
+    assert len(seen) == first.new and set(seen.values()) == {(UNTIL, later)}
+    now = _snapshot(engine)
+    assert len(now["core_posting_version"]) == 1
+    # The changed posting, and those whose valid_through passed by the later interval's end: closed.
+    names = list(schema.core_posting.c.keys())
+    differ = {r[names.index("posting_id")]: r for r in now["core_posting"] if r not in postings}
+    assert _id(target) in differ
+    closed = names.index("closed_at")
+    assert all(r[closed] is not None for k, r in differ.items() if k != _id(target))
+
+
+def test_items_as_json_texts_load_as_the_parsed_items(warehouse_url, simulator):
+    """The load task gets each item as its JSON text: the same item parsed or as text is the same item,
+    and text that is no JSON object is quarantined with the text kept."""
+    import msgspec
+
+    engine = warehouse.engine(warehouse_url)
+    platform = config.platform("zhilian")
+    items = _items(simulator, "zhilian")
+    first = load.load(engine, platform, items, since=SINCE, until=UNTIL)
+    before = _snapshot(engine)
+    texts = [msgspec.Raw(json.dumps(i, ensure_ascii=False, indent=1).encode()) for i in items]
+    again = load.load(engine, platform, texts, since=SINCE, until=UNTIL)
+    assert again.identical == first.new and again.quarantined == first.quarantined
+    assert _snapshot(engine) == before
+
+    odd = load.load(
+        engine, platform, [b"not json", b"[1, 2]", b'"text"'], since=UNTIL, until=UNTIL + timedelta(hours=1)
+    )
+    assert odd.quarantine_by_rule == {"item_invalid": 3}
+    with engine.connect() as conn:
+        kept = (
+            conn.execute(
+                select(schema.audit_feed_quarantine.c.raw)
+                .where(schema.audit_feed_quarantine.c.load_id == odd.load_id)
+                .order_by(schema.audit_feed_quarantine.c.seq)
+            )
+            .scalars()
+            .all()
+        )
+    assert [json.loads(k) for k in kept] == ["not json", [1, 2], "text"]
+
+
+def test_a_change_of_the_rules_normalises_every_item_again(warehouse_url, simulator):
+    """The item hash covers the platform's configuration (and the normalising code), so after a change
+    identical items are normalised again rather than recognised."""
+    engine = warehouse.engine(warehouse_url)
+    platform = config.platform("zhilian")
+    items = _items(simulator, "zhilian")
+    first = load.load(engine, platform, items, since=SINCE, until=UNTIL)
+    same = load.load(engine, platform, items, since=SINCE, until=UNTIL)
+    assert same.identical == first.new
+    renamed = platform.model_copy(update={"name": platform.name + "（新）"})
+    again = load.load(engine, renamed, items, since=SINCE, until=UNTIL)
+    assert again.identical == 0
+    assert (again.new, again.updated, again.unchanged) == (0, 0, first.new)
+    assert load.load(engine, renamed, items, since=SINCE, until=UNTIL).identical == first.new
 
 
 def test_changed_postings_update_and_keep_their_history(warehouse_url, simulator):
@@ -120,8 +220,20 @@ def test_changed_postings_update_and_keep_their_history(warehouse_url, simulator
         stale_row = conn.execute(
             select(schema.core_posting.c.title).where(schema.core_posting.c.posting_id == _id(stale))
         ).scalar_one()
+        seen = (
+            conn.execute(
+                select(schema.core_posting_seen).where(
+                    schema.core_posting_seen.c.platform_code == "liepin",
+                    schema.core_posting_seen.c.posting_id == _id(sound[0]),
+                )
+            )
+            .mappings()
+            .one()
+        )
     assert (
-        row["title"].endswith("高级") and row["last_seen_at"] == later_until and row["first_seen_at"] == UNTIL
+        row["title"].endswith("高级")
+        and seen["last_seen_at"] == later_until
+        and seen["first_seen_at"] == UNTIL
     )
     assert len(versions) == 1 and not versions[0].endswith("高级")  # the replaced version, kept
     assert stale_row != "旧版本的标题"

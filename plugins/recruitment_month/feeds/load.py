@@ -17,12 +17,14 @@ Rerunning a load for the same interval leaves the warehouse as it was.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -111,6 +113,7 @@ class LoadReport:
     updated: int = 0
     unchanged: int = 0
     quarantined: int = 0
+    identical: int = 0  # of the unchanged: the same item as delivered last, not normalised again
     warnings: int = 0
     quarantine_by_rule: dict[str, int] = field(default_factory=dict)
 
@@ -118,16 +121,123 @@ class LoadReport:
         return dict(self.__dict__)
 
 
-def prepare(items: Iterable[dict], platform: Platform) -> tuple[list[dict], list[dict], int]:
-    """Normalise every item: (postings, quarantined entries, items received)."""
+@lru_cache(maxsize=64)
+def _rules_digest(platform_json: str) -> bytes:
+    """What the canonical posting of an item depends on besides the item: the code that normalises it,
+    the reporting units (region names) and the platform's configuration (adapter, field map). A change to
+    any of them changes every item's hash, so identical items are normalised again after an upgrade."""
+    from pathlib import Path
+
+    from recruitment_month import config
+    from recruitment_month.feeds import creditcode, normalise
+
+    digest = hashlib.blake2b(digest_size=16)
+    for module in (normalise, creditcode):
+        digest.update(Path(module.__file__).read_bytes())
+    digest.update(Path(__file__).read_bytes())
+    digest.update(config.units().model_dump_json().encode())
+    digest.update(platform_json.encode())
+    return digest.digest()
+
+
+def item_hasher(platform: Platform):
+    """``hash(item)``: a digest of the feed item and of the rules that normalise it; None for an item
+    that is not JSON. An item is a parsed dict or its JSON text (``client.iter_item_texts``), hashed in
+    its compact form: the key order counts, insignificant white space does not."""
+    import msgspec
+
+    base = hashlib.blake2b(_rules_digest(platform.model_dump_json()), digest_size=16)
+    text_types = _text_types()
+    encode = msgspec.json.Encoder().encode
+    compact = msgspec.json.format
+
+    def item_hash(item: object) -> str | None:
+        try:
+            data = compact(item, indent=-1) if item.__class__ in text_types else encode(item)
+        except (TypeError, ValueError, msgspec.MsgspecError):
+            return None
+        digest = base.copy()
+        digest.update(data)
+        return digest.hexdigest()
+
+    return item_hash
+
+
+def _text_types() -> tuple[type, ...]:
+    import msgspec
+
+    return (msgspec.Raw, bytes, bytearray, memoryview)
+
+
+def _item_parser():
+    """A feed item's JSON text → the item (msgspec, or ``json`` for what msgspec refuses, e.g. NaN);
+    text that is not JSON stays text, which the normaliser rejects as not an object."""
+    import msgspec
+
+    decode = msgspec.json.Decoder().decode
+
+    def parse(text: object) -> object:
+        try:
+            return decode(text)
+        except msgspec.DecodeError:
+            raw = bytes(text)
+            try:
+                return json.loads(raw)
+            except ValueError:
+                return raw.decode("utf-8", errors="replace")
+
+    return parse
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused: a load builds hundreds of thousands of small objects that
+    all live till its end (none in cycles), and every collection would walk them all again."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@dataclass
+class Prepared:
+    """A load's items, sorted: postings to validate and merge, ids of the items identical to the ones
+    delivered last, and quarantine entries."""
+
+    postings: list[dict]
+    identical: list[tuple[str, str]]  # (posting id, item hash)
+    quarantine: list[dict]
+    received: int
+
+
+def prepare(items: Iterable[object], platform: Platform, known: dict[str, str] | None = None) -> Prepared:
+    """Normalise every item, except those whose hash is in ``known`` (item hash → posting id, of the item
+    each stored posting was last delivered as): delivered again, such an item changes nothing but when the
+    posting was seen, so only its id is kept."""
     from recruitment_month.feeds.normalise import normalise
     from recruitment_month.problems import Severity
 
+    known = known or {}
+    item_hash = item_hasher(platform)
+    parse = _item_parser()
+    text_types = _text_types()
     postings: list[dict] = []
+    identical: list[tuple[str, str]] = []
     quarantine: list[dict] = []
     received = 0
     for item in items:
         received += 1
+        digest = item_hash(item)
+        if known:
+            stored = known.get(digest)
+            if stored is not None:
+                identical.append((stored, digest))
+                continue
+        if item.__class__ in text_types:
+            item = parse(item)
         posting, problems = normalise(item, platform)
         if posting is None:
             first = next(p for p in problems if p.severity is Severity.REJECT)
@@ -143,8 +253,9 @@ def prepare(items: Iterable[dict], platform: Platform) -> tuple[list[dict], list
             continue
         posting["content_hash"] = content_hash(posting)
         posting["cluster_id"] = cluster_id(posting)
+        posting["item_hash"] = digest
         postings.append(posting)
-    return postings, quarantine, received
+    return Prepared(postings, identical, quarantine, received)
 
 
 def _raw_id(item, platform) -> str | None:
@@ -225,6 +336,53 @@ def _stage(conn: Connection, rows: list[dict], load: str, seen_at: datetime, pla
         conn.execute(stg_posting.insert(), [{**row, "load_id": load, "seen_at": seen_at} for row in rows])
 
 
+def _stage_seen(
+    conn: Connection, seen: list[tuple[str, str | None]], load: str, seen_at: datetime, platform_code: str
+) -> None:
+    """``stg_posting_seen``: (posting id, item hash) of every posting the load delivered."""
+    from sqlalchemy import delete
+
+    from recruitment_month.schema import stg_posting_seen as t
+
+    conn.execute(delete(t).where(t.c.platform_code == platform_code))
+    if not seen:
+        return
+    if conn.dialect.name == "postgresql":
+        raw = conn.connection.driver_connection
+        sql = f"COPY stg_posting_seen ({', '.join(c.name for c in t.columns)}) FROM STDIN"
+        with raw.cursor() as cur, cur.copy(sql) as copy:
+            for posting_id, digest in seen:
+                copy.write_row((load, platform_code, posting_id, digest, seen_at))
+    else:
+        conn.execute(
+            t.insert(),
+            [
+                {
+                    "load_id": load,
+                    "platform_code": platform_code,
+                    "posting_id": p,
+                    "item_hash": d,
+                    "seen_at": seen_at,
+                }
+                for p, d in seen
+            ],
+        )
+
+
+def known_items(conn: Connection, platform_code: str) -> dict[str, str]:
+    """Item hash → posting id, of the item each of the platform's postings was last delivered as."""
+    from sqlalchemy import select
+
+    from recruitment_month.schema import core_posting_seen as t
+
+    rows = conn.execute(
+        select(t.c.item_hash, t.c.posting_id).where(
+            t.c.platform_code == platform_code, t.c.item_hash.is_not(None)
+        )
+    )
+    return dict(rows.all())
+
+
 def _merge(conn: Connection, load: str, seen_at: datetime, platform_code: str) -> dict:
     from sqlalchemy import bindparam, text
 
@@ -270,26 +428,36 @@ def _quarantine(conn: Connection, load: str, platform_code: str, entries: list[d
 def load(
     engine: Engine,
     platform: Platform,
-    items: Iterable[dict],
+    items: Iterable[object],
     *,
     since: datetime,
     until: datetime,
     run_id: str = "",
 ) -> LoadReport:
-    """Normalise, validate, stage and merge one platform's items for the interval [since, until)."""
+    """Normalise, validate, stage and merge one platform's items (parsed, or their JSON texts) for the
+    interval [since, until). Items identical to the ones the postings were last delivered as are not
+    normalised again: they only move when the postings were seen."""
     from recruitment_month import warehouse
     from recruitment_month.schema import audit_load
 
     load_key = load_id(platform.code, since, until)
     report = LoadReport(platform.code, load_key)
-    postings, quarantined, report.received = prepare(items, platform)
-    valid, failed, report.warnings = validate(postings, platform, f"{SUITE}/{load_key}", engine)
-    quarantined += failed
+    with engine.connect() as conn:
+        known = known_items(conn, platform.code)
+    with _gc_paused():
+        prepared = prepare(items, platform, known)
+        report.received = prepared.received
+        report.identical = len(prepared.identical)
+        valid, failed, report.warnings = validate(prepared.postings, platform, f"{SUITE}/{load_key}", engine)
+    quarantined = prepared.quarantine + failed
+    seen = [(p["posting_id"], p["item_hash"]) for p in valid]
+    seen += prepared.identical
     with engine.begin() as conn:
         _stage(conn, valid, load_key, until, platform.code)
+        _stage_seen(conn, seen, load_key, until, platform.code)
         counts = _merge(conn, load_key, until, platform.code)
         _quarantine(conn, load_key, platform.code, quarantined)
-        report.staged = counts["staged"]
+        report.staged = counts["staged"] + report.identical
         report.new = counts["new"]
         report.updated = counts["updated"]
         report.unchanged = report.staged - report.new - report.updated

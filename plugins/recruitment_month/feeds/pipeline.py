@@ -83,7 +83,8 @@ def load(extracted: dict, *, run_id: str | None = None) -> dict:
     from recruitment_month.feeds import load as loader
 
     platform = config.platform(extracted["platform_code"])
-    items = client.ExtractResult.from_dict(extracted).iter_items()  # one pass over the landed pages
+    # One pass over the landed pages; items as their JSON texts, parsed only when not already held.
+    items = client.ExtractResult.from_dict(extracted).iter_item_texts()
     report = loader.load(
         warehouse.engine(),
         platform,
