@@ -3,7 +3,9 @@
 -- (new, or different from the stored item) and stg_posting_seen the ids of every posting it delivered
 -- (those, and the items identical to the stored ones, which were not normalised again). Each statement
 -- is set-based and touches only rows it changes, so rerunning a load changes nothing. Statements are
--- separated by lines holding only two semicolons and run in order, in one transaction.
+-- separated by lines holding only two semicolons and run in order, in one transaction that holds the
+-- platform's lock (an advisory lock on PostgreSQL; SQLite has one writer), so NOT EXISTS is safe and
+-- cheaper than ON CONFLICT.
 -- 1. History: the version a changed posting replaces (content changed, and not older than it).
 INSERT INTO core_posting_version
     (platform_code, posting_id, modified_at, content_hash, title, salary_min, salary_max, openings, valid_through, load_id)
@@ -41,9 +43,10 @@ INSERT INTO core_posting
      closed_at, load_id)
 SELECT platform_code, posting_id, title, title_key, employer_name, employer_credit_code, province_code, city, industry_category, education_level, employment_type, salary_min, salary_max, openings, date_posted, valid_through, modified_at, url, description, content_hash, cluster_id,
        CASE WHEN valid_through <= seen_at THEN valid_through END, load_id
-FROM stg_posting
-WHERE load_id = :load_id
-ON CONFLICT (platform_code, posting_id) DO NOTHING
+FROM stg_posting AS s
+WHERE s.load_id = :load_id
+  AND NOT EXISTS (SELECT 1 FROM core_posting AS c
+                  WHERE c.platform_code = s.platform_code AND c.posting_id = s.posting_id)
 ;;
 -- 4. Seen: first and last seen widen to the load's interval end; the item delivered is the one to
 --    recognise next time (delivered again, it changes nothing: stored, or older than what is stored).
@@ -58,10 +61,11 @@ WHERE s.load_id = :load_id
        OR c.item_hash IS NULL OR s.item_hash <> c.item_hash)
 ;;
 INSERT INTO core_posting_seen (platform_code, posting_id, first_seen_at, last_seen_at, item_hash)
-SELECT platform_code, posting_id, seen_at, seen_at, item_hash
-FROM stg_posting_seen
-WHERE load_id = :load_id
-ON CONFLICT (platform_code, posting_id) DO NOTHING
+SELECT s.platform_code, s.posting_id, s.seen_at, s.seen_at, s.item_hash
+FROM stg_posting_seen AS s
+WHERE s.load_id = :load_id
+  AND NOT EXISTS (SELECT 1 FROM core_posting_seen AS c
+                  WHERE c.platform_code = s.platform_code AND c.posting_id = s.posting_id)
 ;;
 -- 5. Postings of this platform whose valid_through has passed by the load's time are closed.
 UPDATE core_posting

@@ -300,3 +300,24 @@ def test_a_scheduled_pull_after_a_gap_starts_where_the_last_load_ended(warehouse
     assert pipeline.watermark_since("maimai", SINCE, UNTIL) == SINCE
     # a platform never loaded starts at its interval
     assert pipeline.watermark_since("kanzhun", *three_hours_later) == three_hours_later[0]
+
+
+def test_two_intervals_of_a_platform_loading_at_once_merge_one_after_the_other(warehouse_url, simulator):
+    """Backfilled intervals of one platform may load side by side: their merges take turns (the second
+    finds the first's postings), so nothing fails and nothing is loaded twice."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    engine = warehouse.engine(warehouse_url)
+    platform = config.platform("zhilian")
+    items = _items(simulator, "zhilian")
+    later = UNTIL + timedelta(days=1)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        jobs = [
+            pool.submit(load.load, engine, platform, items, since=SINCE, until=UNTIL),
+            pool.submit(load.load, engine, platform, items, since=UNTIL, until=later),
+        ]
+        reports = [job.result() for job in jobs]
+    assert sorted(r.new for r in reports) == [0, reports[0].new + reports[1].new]
+    seen = _seen(engine, "zhilian")
+    assert len(seen) == max(r.new for r in reports) and set(seen.values()) == {(UNTIL, later)}
+    assert _count(engine, schema.core_posting) == len(seen)

@@ -336,6 +336,17 @@ def _stage(conn: Connection, rows: list[dict], load: str, seen_at: datetime, pla
         conn.execute(stg_posting.insert(), [{**row, "load_id": load, "seen_at": seen_at} for row in rows])
 
 
+def _lock_platform(conn: Connection, platform_code: str) -> None:
+    """One load of a platform merges at a time (loads of several intervals may run side by side): a
+    transaction-level advisory lock on PostgreSQL; SQLite has a single writer anyway."""
+    from sqlalchemy import text
+
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"job_feeds/{platform_code}"}
+        )
+
+
 def _stage_seen(
     conn: Connection, seen: list[tuple[str, str | None]], load: str, seen_at: datetime, platform_code: str
 ) -> None:
@@ -453,6 +464,7 @@ def load(
     seen = [(p["posting_id"], p["item_hash"]) for p in valid]
     seen += prepared.identical
     with engine.begin() as conn:
+        _lock_platform(conn, platform.code)
         _stage(conn, valid, load_key, until, platform.code)
         _stage_seen(conn, seen, load_key, until, platform.code)
         counts = _merge(conn, load_key, until, platform.code)
