@@ -26,7 +26,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from operator import itemgetter
 from typing import TYPE_CHECKING
@@ -314,6 +314,28 @@ def validate(
     return [p for i, p in enumerate(postings) if i not in bad], quarantined, warnings
 
 
+def _copy(conn: Connection, table, rows: Iterable[tuple]) -> None:
+    """PostgreSQL ``COPY … FROM STDIN`` of tuples in the order of the table's columns, in the binary
+    format: half the cost of the text format, for the parsing of times and numbers it spares."""
+    names = ", ".join(c.name for c in table.columns)
+    raw = conn.connection.driver_connection
+    with (
+        raw.cursor() as cur,
+        cur.copy(f"COPY {table.name} ({names}) FROM STDIN WITH (FORMAT BINARY)") as copy,
+    ):
+        copy.set_types([_binary_type(c) for c in table.columns])
+        for row in rows:
+            copy.write_row(row)
+
+
+def _binary_type(column) -> str:
+    """The PostgreSQL type psycopg writes a column's values as (text serves varchar columns too)."""
+    kind = getattr(column.type, "impl", column.type).python_type  # a TypeDecorator: what it stores
+    if kind is datetime:
+        return "timestamptz"
+    return {str: "text", int: "int4", date: "date", float: "float8"}[kind]
+
+
 def _stage(conn: Connection, rows: list[dict], load: str, seen_at: datetime, platform_code: str) -> None:
     from sqlalchemy import delete
 
@@ -328,10 +350,7 @@ def _stage(conn: Connection, rows: list[dict], load: str, seen_at: datetime, pla
             raise RuntimeError(f"stg_posting's columns are not in the expected order: {columns}")
         values = itemgetter(*columns[1:-1])
         head, tail = (load,), (seen_at,)
-        raw = conn.connection.driver_connection
-        with raw.cursor() as cur, cur.copy(f"COPY stg_posting ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(head + values(row) + tail)
+        _copy(conn, stg_posting, (head + values(row) + tail for row in rows))
     else:
         conn.execute(stg_posting.insert(), [{**row, "load_id": load, "seen_at": seen_at} for row in rows])
 
@@ -359,11 +378,7 @@ def _stage_seen(
     if not seen:
         return
     if conn.dialect.name == "postgresql":
-        raw = conn.connection.driver_connection
-        sql = f"COPY stg_posting_seen ({', '.join(c.name for c in t.columns)}) FROM STDIN"
-        with raw.cursor() as cur, cur.copy(sql) as copy:
-            for posting_id, digest in seen:
-                copy.write_row((load, platform_code, posting_id, digest, seen_at))
+        _copy(conn, t, ((load, platform_code, posting_id, digest, seen_at) for posting_id, digest in seen))
     else:
         conn.execute(
             t.insert(),
