@@ -31,6 +31,8 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
+import msgspec
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
@@ -96,11 +98,13 @@ def cluster_id(posting: dict) -> str:
 
 
 _content_values = itemgetter(*_CONTENT)
+_encode_json = msgspec.json.Encoder().encode
 
 
 def content_hash(posting: dict) -> str:
-    """A digest of what makes a version (the content columns; not the keys, not the modification time)."""
-    return hashlib.blake2b(repr(_content_values(posting)).encode(), digest_size=16).hexdigest()
+    """A digest of what makes a version (the content columns as JSON; not the keys, not the modification
+    time)."""
+    return hashlib.blake2b(_encode_json(_content_values(posting)), digest_size=16).hexdigest()
 
 
 @dataclass
@@ -401,12 +405,14 @@ def known_items(conn: Connection, platform_code: str) -> dict[str, str]:
 
     from recruitment_month.schema import core_posting_seen as t
 
-    rows = conn.execute(
-        select(t.c.item_hash, t.c.posting_id).where(
-            t.c.platform_code == platform_code, t.c.item_hash.is_not(None)
-        )
+    query = select(t.c.item_hash, t.c.posting_id).where(
+        t.c.platform_code == platform_code, t.c.item_hash.is_not(None)
     )
-    return dict(rows.all())
+    if conn.dialect.name == "postgresql":  # plain tuples from the driver: a third of the time
+        sql = "SELECT item_hash, posting_id FROM core_posting_seen WHERE platform_code = %s AND item_hash IS NOT NULL"
+        with conn.connection.driver_connection.cursor() as cur:
+            return dict(cur.execute(sql, (platform_code,)).fetchall())
+    return dict(conn.execute(query).all())
 
 
 def _merge(conn: Connection, load: str, seen_at: datetime, platform_code: str) -> dict:
