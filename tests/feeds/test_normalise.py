@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import copy
+import html
+import re
 from datetime import UTC, date, datetime
 
 import pytest
 
 from recruitment_month import config
+from recruitment_month.feeds import normalise as normalise_module
 from recruitment_month.feeds.creditcode import check_char, is_valid
 from recruitment_month.feeds.normalise import (
     DESCRIPTION_MAX_CHARS,
@@ -953,3 +956,182 @@ def test_simulator_postings_normalise_to_their_truth():
             checked += 1
     assert checked > 3000
     assert defects > 0
+
+
+# --------------------------------------------------------------------------------------------------
+# The short ways for the usual shapes give what the general rules give
+# --------------------------------------------------------------------------------------------------
+
+
+def _reference_description(value):
+    """The description rules as first written: scripts and styles, then tags, entities, spaces."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else str(value)
+    if "<" in text:
+        if "<s" in text or "<S" in text:
+            text = re.sub(r"<(script|style)\b.*?</\1\s*>", " ", text, flags=re.I | re.S)
+        text = re.sub(r"<!--.*?-->|<[^>]*>", " ", text, flags=re.S)
+    if "&" in text:
+        text = html.unescape(text)
+    text = " ".join(text.split())
+    return text[:DESCRIPTION_MAX_CHARS] or None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<p><strong>岗位职责：</strong></p><ul><li>研发；</li><li>沟通。</li></ul><p>济南市&nbsp;|&nbsp;1人<br/>福利</p>",
+        "<p>a</p>\n<p>b</p>  <br> c\t\u3000d\xa0e",
+        "<strong>x</strong><script>var a = '<p>';</script>y<STYLE>p {}</STYLE >z",
+        "<strong>x</strong><ſcript>hidden</script>y",  # re.I lets ſ match s
+        "<SCRIPT>a</script><!-- <p>comment</p> -->b<!-- open",
+        "&amp&nbsp;x &&nbsp;y &#65&nbsp;z &#x&nbsp;w &notin&nbsp;v &lt;&nbsp;&gt; &nbsp&nbsp;",
+        "&" + "a" * 31 + "&nbsp;b &" + "a" * 40 + "&nbsp;c",
+        "a <b c> d < e > f <g",
+        "<p></p><p> </p>",
+        "&nbsp;&nbsp;",
+        "   ",
+        "plain text, no markup",
+        "x  y",
+        "x" * (DESCRIPTION_MAX_CHARS + 10) + "<p>y</p>",
+        12345,
+        None,
+    ],
+)
+def test_description_fast_path_matches_the_rules(text):
+    assert normalise_module._description(text) == _reference_description(text)
+
+
+def _reference_text(value: str):
+    s = value.strip()
+    if not s:
+        return None
+    if "&" in s:
+        s = html.unescape(s)
+    if "  " in s or "\n" in s or "\t" in s or "\r" in s or "\u3000" in s:
+        s = " ".join(s.split())
+    return s or None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Java开发",
+        " 有空格 ",
+        "a  b",
+        "a\nb",
+        "a\tb",
+        "a\rb",
+        "a\u3000b",
+        "a\xa0b",
+        "a\u2028b",
+        "R&amp;D",
+        "",
+        "  ",
+    ],
+)
+def test_text_fast_path_matches_the_rules(text):
+    assert normalise_module._text(text) == _reference_text(text)
+
+
+@pytest.mark.parametrize(
+    "salary",
+    [
+        {"currency": "CNY", "value": {"minValue": 8000, "maxValue": 12000, "unitText": "MONTH"}},
+        {"currency": "RMB", "value": {"value": 300, "unitText": "DAY"}},
+        {"value": {"minValue": 100000, "maxValue": 150000, "unitText": " year "}},
+        {"currency": "CNY", "value": {"minValue": 8000.0, "maxValue": 12000, "unitText": "MONTH"}},
+        {"currency": "CNY", "value": {"minValue": "8000", "maxValue": "12000", "unitText": "MONTH"}},
+        {"currency": "CNY", "value": {"minValue": True, "maxValue": 12000, "unitText": "MONTH"}},
+        {"currency": "CNY", "value": {"minValue": 8000, "unitText": "MONTH"}},
+        {"currency": "CNY", "value": {"value": "8-12K", "unitText": "MONTH"}},
+        {"currency": "CNY", "unitText": "HOUR", "value": {"value": 50, "unitText": ""}},
+        {"currency": "CNY", "unitText": "HOUR", "value": {"value": 50}},
+        {"currency": "CNY", "value": {"value": 50, "unitText": "FORTNIGHT"}},
+        {"currency": "CNY", "value": {"value": 50, "unitText": "  "}},
+        {"currency": "CNY", "value": {"value": 50, "unitText": 7}},
+        {"currency": "USD", "value": {"minValue": 8000, "maxValue": 12000, "unitText": "MONTH"}},
+        {"currency": 156, "value": {"minValue": 8000, "maxValue": 12000, "unitText": "MONTH"}},
+        {"currency": "CNY", "minValue": 8000, "maxValue": 12000, "unitText": "MONTH"},
+        {"currency": "CNY", "value": 9000, "unitText": "MONTH"},
+    ],
+)
+def test_salary_fast_path_matches_the_general_rules(salary):
+    def read(reader):
+        try:
+            return reader(copy.deepcopy(salary))
+        except normalise_module._Reject as exc:
+            return exc.rule, exc.message
+
+    assert read(normalise_module._salary) == read(normalise_module._salary_general)
+
+
+@pytest.mark.parametrize(
+    "salary", ["8000", "8,000", "8千-1.2万/月", "面议", "", "工资高", 8000, True, 8000.5]
+)
+def test_salary_text_and_numbers_match_the_general_rules(salary):
+    def read(reader):
+        try:
+            return reader(salary)
+        except normalise_module._Reject as exc:
+            return exc.rule, exc.message
+
+    assert read(normalise_module._salary) == read(normalise_module._salary_general)
+
+
+def test_local_time_to_utc_is_the_zone_conversion():
+    # _as_utc converts Asia/Shanghai wall time by arithmetic; it must agree with the zone database
+    moments = [datetime(2000, 1, 1), datetime(2099, 12, 31, 23, 59, 59, 999999)]
+    moments += [
+        datetime(year, month, 1, hour, 30, 15, 250)
+        for year in (2000, 2023, 2099)
+        for month in (1, 7)
+        for hour in (0, 7, 8, 23)
+    ]
+    for moment in moments:
+        expected = moment.replace(tzinfo=normalise_module.SHANGHAI).astimezone(UTC)
+        got = normalise_module._as_utc(moment)
+        assert got == expected and got.tzinfo is UTC and got.fold == expected.fold
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2023-01-13T23:59:59+08:00",
+        "2023-01-13T16:30:00Z",
+        "2023-01-13T00:30:00+09:00",
+        "2023-01-13 00:30:00",
+        "2023-01-13",
+        "20230113",
+        "2023年1月13日 8:05",
+        "1673625600",
+    ],
+)
+def test_date_and_moment_texts_match_the_zone_conversion(text):
+    what = "datePosted"
+    moment = normalise_module._moment_text(text, what, False)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=normalise_module.SHANGHAI)
+    utc = moment.astimezone(UTC)
+    assert normalise_module._datetime(text, what) == utc
+    assert normalise_module._datetime(text, what, memo=True) == utc
+    if len(text) != 10:
+        assert normalise_module._date(text, what) == utc.astimezone(normalise_module.SHANGHAI).date()
+
+
+def test_memoised_readers_answer_other_types_by_the_general_rules():
+    # lists and dicts are no cache keys: they go the general way
+    assert normalise_module._place(["广东省"], None) == normalise_module._place_general(["广东省"], None)
+    assert normalise_module._place("广东", "深圳") == normalise_module._place_general("广东", "深圳")
+    assert normalise_module._industry(["软件"], {"name": "银行"}) == normalise_module._industry_general(
+        ["软件"], {"name": "银行"}
+    )
+    assert normalise_module._industry("软件", "银行") == normalise_module._industry_general("软件", "银行")
+
+
+def test_flat_item_without_any_missing_field_is_read_in_one_pass():
+    # every field present: no stand-in looked for, no field_renamed warning
+    posting, problems = normalise(flat_item(), FLAT)
+    assert posting is not None
+    assert not [p for p in problems if p.rule == "field_renamed"]
