@@ -305,6 +305,26 @@ audit_feed_quarantine = Table(
     Column("raw", Text, nullable=False),
 )
 
+# Fuzzy links between deterministic clusters (``feeds/linkage.py``): one row per posting with what its
+# blocking needs (province, employer name key, credit code), the cluster it had when linked, and match_id:
+# the representative cluster of the group of clusters it was linked to across platforms, or NULL when
+# none. Reports count by COALESCE(match_id, core_posting.cluster_id); loads never write this table.
+core_posting_link = Table(
+    "core_posting_link",
+    metadata,
+    Column("platform_code", String(32), primary_key=True),
+    Column("posting_id", String(200), primary_key=True),
+    Column("cluster_id", String(24), nullable=False),
+    Column("province_code", String(6)),
+    Column("employer_key", Text, nullable=False),
+    Column("employer_credit_code", String(18)),
+    Column("match_id", String(24)),
+    Column("score", Float),
+    Index("ix_core_posting_link_employer", "province_code", "employer_key"),
+    Index("ix_core_posting_link_credit_code", "province_code", "employer_credit_code"),
+    Index("ix_core_posting_link_match_id", "match_id"),
+)
+
 
 # --- Weekly summary (DESIGN §7): every version kept; what the emails and dashboards read ----------
 

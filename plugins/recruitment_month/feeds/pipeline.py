@@ -1,4 +1,4 @@
-"""The job_feeds DAG's steps: window, extract (land raw pages), load (merge), report.
+"""The job_feeds DAG's steps: window, extract (land raw pages), load (merge), link (fuzzy), report.
 
 Each step takes and returns small dicts (XCom-sized); the postings travel through the landed raw file.
 """
@@ -100,8 +100,18 @@ def load(extracted: dict, *, run_id: str | None = None) -> dict:
     }
 
 
-def report(loads: list[dict], *, run_id: str = "") -> dict:
-    """The run report: each platform's counts and duplicate rate, in the log and in ``audit_load``."""
+def link(loads: list[dict], *, full: bool = False) -> dict:
+    """Fuzzy links (``feeds.linkage``) for the postings this run's loads touched, or every link (``full``)."""
+    from recruitment_month import warehouse
+    from recruitment_month.feeds import linkage
+
+    load_ids = None if full else sorted({entry["load_id"] for entry in loads})
+    return linkage.link(warehouse.engine(), load_ids).as_dict()
+
+
+def report(loads: list[dict], *, run_id: str = "", links: dict | None = None) -> dict:
+    """The run report: each platform's counts and duplicate rate (and what ``link`` did), in the log and
+    in ``audit_load``."""
     from recruitment_month import warehouse
     from recruitment_month.feeds import load as loader
     from recruitment_month.schema import audit_load
@@ -116,6 +126,11 @@ def report(loads: list[dict], *, run_id: str = "") -> dict:
         lines.append(
             f"{entry['platform_code']:14s} {entry['received']:9d} {entry['new']:7d} {entry['updated']:7d} "
             f"{entry['unchanged']:9d} {entry['quarantined']:8d} {rate:9.1%}"
+        )
+    if links:
+        lines.append(
+            f"links ({'full rebuild' if links.get('full') else 'incremental'}): {links['postings']} postings "
+            f"recomputed, {links['linked']} linked in {links['groups']} groups, {links['changed']} changed"
         )
     log.info("Job feeds run report:\n%s", "\n".join(lines))
     keys = ("received", "new", "updated", "unchanged", "quarantined")
@@ -135,7 +150,7 @@ def report(loads: list[dict], *, run_id: str = "") -> dict:
                     "subject": "all platforms",
                     "interval_start": None,
                     "interval_end": None,
-                    "counts": {"platforms": platforms},
+                    "counts": {"platforms": platforms, "links": links or {}},
                     "finished_at": datetime.now(UTC),
                 }
             ],
