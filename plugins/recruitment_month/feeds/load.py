@@ -457,30 +457,25 @@ def _quarantine(conn: Connection, load: str, platform_code: str, entries: list[d
         )
 
 
-def load(
+def _load(
     engine: Engine,
     platform: Platform,
     items: Iterable[object],
-    *,
+    report: LoadReport,
     since: datetime,
     until: datetime,
-    run_id: str = "",
-) -> LoadReport:
-    """Normalise, validate, stage and merge one platform's items (parsed, or their JSON texts) for the
-    interval [since, until). Items identical to the ones the postings were last delivered as are not
-    normalised again: they only move when the postings were seen."""
+) -> None:
+    """The load itself, filling ``report`` (``load`` pauses the garbage collector around it)."""
     from recruitment_month import warehouse
     from recruitment_month.schema import audit_load
 
-    load_key = load_id(platform.code, since, until)
-    report = LoadReport(platform.code, load_key)
+    load_key = report.load_id
     with engine.connect() as conn:
         known = known_items(conn, platform.code)
-    with _gc_paused():
-        prepared = prepare(items, platform, known)
-        report.received = prepared.received
-        report.identical = len(prepared.identical)
-        valid, failed, report.warnings = validate(prepared.postings, platform, f"{SUITE}/{load_key}", engine)
+    prepared = prepare(items, platform, known)
+    report.received = prepared.received
+    report.identical = len(prepared.identical)
+    valid, failed, report.warnings = validate(prepared.postings, platform, f"{SUITE}/{load_key}", engine)
     quarantined = prepared.quarantine + failed
     seen = [(p["posting_id"], p["item_hash"]) for p in valid]
     seen += prepared.identical
@@ -514,6 +509,25 @@ def load(
             ],
             ["load_key"],
         )
+
+
+def load(
+    engine: Engine,
+    platform: Platform,
+    items: Iterable[object],
+    *,
+    since: datetime,
+    until: datetime,
+    run_id: str = "",
+) -> LoadReport:
+    """Normalise, validate, stage and merge one platform's items (parsed, or their JSON texts) for the
+    interval [since, until). Items identical to the ones the postings were last delivered as are not
+    normalised again: they only move when the postings were seen."""
+
+    load_key = load_id(platform.code, since, until)
+    report = LoadReport(platform.code, load_key)
+    with _gc_paused():
+        _load(engine, platform, items, report, since, until)
     if (
         report.received >= QUARANTINE_ALERT_MIN
         and report.quarantined > QUARANTINE_ALERT_SHARE * report.received
