@@ -1,7 +1,7 @@
 -- Merge one load into the core layer, on PostgreSQL and SQLite alike (hence CASE rather than
 -- GREATEST/LEAST). The load is staged in two tables: stg_posting holds the postings it brings in full
--- (new, or different from the stored item) and stg_posting_seen the ids of every posting it delivered
--- (those, and the items identical to the stored ones, which were not normalised again). Each statement
+-- (new, or delivered as another item than last time) and stg_posting_seen the ids of the postings it
+-- delivered identical to their last item (not normalised again). Each statement
 -- is set-based and touches only rows it changes, so rerunning a load changes nothing. Statements are
 -- separated by lines holding only two semicolons and run in order, in one transaction that holds the
 -- platform's lock (an advisory lock on PostgreSQL; SQLite has one writer), so NOT EXISTS is safe and
@@ -48,21 +48,30 @@ WHERE s.load_id = :load_id
   AND NOT EXISTS (SELECT 1 FROM core_posting AS c
                   WHERE c.platform_code = s.platform_code AND c.posting_id = s.posting_id)
 ;;
--- 4. Seen: first and last seen widen to the load's interval end; the item delivered is the one to
---    recognise next time (delivered again, it changes nothing: stored, or older than what is stored).
+-- 4. Seen: first and last seen widen to the load's interval end, for the postings staged (whose item is
+--    the one to recognise next time: delivered again, it changes nothing, being stored or older than
+--    what is stored) and for those delivered identical to their last item.
 UPDATE core_posting_seen AS c
 SET first_seen_at = CASE WHEN s.seen_at < c.first_seen_at THEN s.seen_at ELSE c.first_seen_at END,
     last_seen_at = CASE WHEN s.seen_at > c.last_seen_at THEN s.seen_at ELSE c.last_seen_at END,
     item_hash = s.item_hash
-FROM stg_posting_seen AS s
+FROM stg_posting AS s
 WHERE s.load_id = :load_id
   AND c.platform_code = s.platform_code AND c.posting_id = s.posting_id
   AND (s.seen_at < c.first_seen_at OR s.seen_at > c.last_seen_at
        OR c.item_hash IS NULL OR s.item_hash <> c.item_hash)
 ;;
+UPDATE core_posting_seen AS c
+SET first_seen_at = CASE WHEN s.seen_at < c.first_seen_at THEN s.seen_at ELSE c.first_seen_at END,
+    last_seen_at = CASE WHEN s.seen_at > c.last_seen_at THEN s.seen_at ELSE c.last_seen_at END
+FROM stg_posting_seen AS s
+WHERE s.load_id = :load_id
+  AND c.platform_code = s.platform_code AND c.posting_id = s.posting_id
+  AND (s.seen_at < c.first_seen_at OR s.seen_at > c.last_seen_at)
+;;
 INSERT INTO core_posting_seen (platform_code, posting_id, first_seen_at, last_seen_at, item_hash)
 SELECT s.platform_code, s.posting_id, s.seen_at, s.seen_at, s.item_hash
-FROM stg_posting_seen AS s
+FROM stg_posting AS s
 WHERE s.load_id = :load_id
   AND NOT EXISTS (SELECT 1 FROM core_posting_seen AS c
                   WHERE c.platform_code = s.platform_code AND c.posting_id = s.posting_id)

@@ -233,11 +233,12 @@ stg_posting = Table(
     Column("platform_code", String(32), nullable=False),
     Column("posting_id", String(200), nullable=False),
     *_posting_columns(),
+    Column("item_hash", String(32)),  # the feed item's (see core_posting_seen)
     Column("seen_at", UTCDateTime, nullable=False),
 )
 
-# Every posting a load delivered (merged, or identical to the item delivered last): what moves first/last
-# seen and the item hash.
+# The postings a load delivered identical to the item they were last delivered as (not staged in
+# stg_posting): what moves their first/last seen.
 stg_posting_seen = Table(
     "stg_posting_seen",
     metadata,

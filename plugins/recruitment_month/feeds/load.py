@@ -373,7 +373,7 @@ def _lock_platform(conn: Connection, platform_code: str) -> None:
 def _stage_seen(
     conn: Connection, seen: list[tuple[str, str | None]], load: str, seen_at: datetime, platform_code: str
 ) -> None:
-    """``stg_posting_seen``: (posting id, item hash) of every posting the load delivered."""
+    """``stg_posting_seen``: (posting id, item hash) of the postings delivered identical to their last item."""
     from sqlalchemy import delete
 
     from recruitment_month.schema import stg_posting_seen as t
@@ -477,12 +477,10 @@ def _load(
     report.identical = len(prepared.identical)
     valid, failed, report.warnings = validate(prepared.postings, platform, f"{SUITE}/{load_key}", engine)
     quarantined = prepared.quarantine + failed
-    seen = [(p["posting_id"], p["item_hash"]) for p in valid]
-    seen += prepared.identical
     with engine.begin() as conn:
         _lock_platform(conn, platform.code)
         _stage(conn, valid, load_key, until, platform.code)
-        _stage_seen(conn, seen, load_key, until, platform.code)
+        _stage_seen(conn, prepared.identical, load_key, until, platform.code)
         counts = _merge(conn, load_key, until, platform.code)
         _quarantine(conn, load_key, platform.code, quarantined)
         report.staged = counts["staged"] + report.identical

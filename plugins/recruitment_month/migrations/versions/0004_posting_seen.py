@@ -39,6 +39,8 @@ def upgrade() -> None:
     with op.batch_alter_table("core_posting", schema=None) as batch_op:
         batch_op.drop_column("first_seen_at")
         batch_op.drop_column("last_seen_at")
+    with op.batch_alter_table("stg_posting", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("item_hash", sa.String(length=32), nullable=True))
     op.create_table(
         "stg_posting_seen",
         sa.Column("load_id", sa.String(length=120), nullable=False),
@@ -56,6 +58,8 @@ def downgrade() -> None:
     with op.batch_alter_table("stg_posting_seen", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_stg_posting_seen_load_id"))
     op.drop_table("stg_posting_seen")
+    with op.batch_alter_table("stg_posting", schema=None) as batch_op:
+        batch_op.drop_column("item_hash")
     with op.batch_alter_table("core_posting", schema=None) as batch_op:
         batch_op.add_column(sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=True))
