@@ -258,7 +258,6 @@ core_posting = Table(
     *_posting_columns(),
     Column("closed_at", UTCDateTime),
     Column("load_id", String(120), nullable=False),
-    Index("ix_core_posting_cluster_id", "cluster_id"),
 )
 
 # When each posting was delivered first and last (data-interval ends, so rerunning an interval changes

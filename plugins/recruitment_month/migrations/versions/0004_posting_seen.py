@@ -4,7 +4,8 @@ Every delivery of a posting moves its last-seen time, and most deliveries change
 ``core_posting`` (a wide row with the description) that rewrote the whole row each time; in
 ``core_posting_seen`` it rewrites a few dozen bytes (fillfactor 70 on PostgreSQL keeps the updates
 HOT). ``item_hash`` (the feed item as received, with the normalisation rules) lets a load recognise an
-item identical to the one delivered last and skip normalising and validating it again.
+item identical to the one delivered last and skip normalising and validating it again. The index on
+``core_posting.cluster_id`` goes: no query looks postings up by cluster.
 
 Revision ID: 0004
 Revises: 0003
@@ -36,6 +37,8 @@ def upgrade() -> None:
         "INSERT INTO core_posting_seen (platform_code, posting_id, first_seen_at, last_seen_at) "
         "SELECT platform_code, posting_id, first_seen_at, last_seen_at FROM core_posting"
     )
+    # No query looks postings up by cluster (reports group them all), and the index cost every insert.
+    op.drop_index("ix_core_posting_cluster_id", table_name="core_posting")
     with op.batch_alter_table("core_posting", schema=None) as batch_op:
         batch_op.drop_column("first_seen_at")
         batch_op.drop_column("last_seen_at")
@@ -73,4 +76,5 @@ def downgrade() -> None:
     with op.batch_alter_table("core_posting", schema=None) as batch_op:
         batch_op.alter_column("first_seen_at", existing_type=sa.DateTime(timezone=True), nullable=False)
         batch_op.alter_column("last_seen_at", existing_type=sa.DateTime(timezone=True), nullable=False)
+    op.create_index("ix_core_posting_cluster_id", "core_posting", ["cluster_id"])
     op.drop_table("core_posting_seen")
