@@ -321,3 +321,24 @@ def test_two_intervals_of_a_platform_loading_at_once_merge_one_after_the_other(w
     seen = _seen(engine, "zhilian")
     assert len(seen) == max(r.new for r in reports) and set(seen.values()) == {(UNTIL, later)}
     assert _count(engine, schema.core_posting) == len(seen)
+
+
+def test_rerunning_an_earlier_interval_after_a_later_one_changes_nothing(warehouse_url, simulator):
+    """Interval 1 delivers a version, interval 2 a newer one; rerunning interval 1 (older items, whose
+    hashes now differ from the last delivered) and then interval 2 again leaves the warehouse as it was."""
+    engine = warehouse.engine(warehouse_url)
+    platform = config.platform("zhilian")
+    items = _items(simulator, "zhilian")
+    newer = copy.deepcopy(items)
+    for item in newer[:20]:
+        item["title"] = item.get("title", "") + "（新版）"
+        item["dateModified"] = "2022-11-20T00:00:00+00:00"
+    later = UNTIL + timedelta(days=7)
+    load.load(engine, platform, items, since=SINCE, until=UNTIL)
+    load.load(engine, platform, newer, since=UNTIL, until=later)
+    before = _snapshot(engine)
+    first = load.load(engine, platform, items, since=SINCE, until=UNTIL)
+    again = load.load(engine, platform, newer, since=UNTIL, until=later)
+    after = _snapshot(engine)
+    assert after == before
+    assert (first.new, first.updated) == (0, 0) and (again.new, again.updated) == (0, 0)
