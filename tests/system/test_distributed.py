@@ -48,7 +48,7 @@ def test_one_week_runs_on_a_distributed_airflow(tmp_path):
     assert all(count > 0 for count in report.tasks_per_worker.values()), summary
     assert sum(report.tasks_per_worker.values()) == sum(r.tasks for r in report.runs)
     job_feeds = next(r for r in report.runs if r.dag_id == "job_feeds")
-    assert job_feeds.tasks == 2 + 2 * 12  # platforms, 12 extract, 12 load, report
+    assert job_feeds.tasks == 3 + 2 * 12  # platforms, 12 extract, 12 load, link, report
 
     # the warehouse and the mailbox: every check ran and passed
     names = {c.name for c in report.checks}
