@@ -1,16 +1,21 @@
 """Feed items into the warehouse: normalise, validate, stage, merge (DESIGN §5–§6).
 
-One platform and one data interval make one *load*, in one transaction:
+One platform and one data interval make one *load*, merged in one transaction:
 
-1. every item is normalised (``feeds.normalise``); items that cannot be are quarantined with the rule;
-2. the canonical postings are validated with ``include/expectations/job_posting.json``; postings that
+1. every item is hashed (its compact JSON and the rules that normalise it); an item identical to the one
+   its posting was last delivered as would make the same posting again, so it only moves when the
+   posting was seen (``stg_posting_seen``);
+2. the other items are normalised (``feeds.normalise``); items that cannot be are quarantined with the
+   rule;
+3. the canonical postings are validated with ``include/expectations/job_posting.json``; postings that
    fail a critical expectation are quarantined too, and the validation is recorded;
-3. the rest go to ``stg_posting`` (PostgreSQL: ``COPY``; SQLite: executemany), replacing the platform's
-   previous load there;
-4. set-based SQL (``include/sql/merge_postings.sql``) merges staging into ``core_posting``
-   (latest version; first/last seen; closed), ``core_posting_version`` (the versions it replaced);
-5. the run report (received, new, updated, unchanged, quarantined, duplicates) goes to the log and
-   ``audit_load``.
+4. the rest go to ``stg_posting`` (PostgreSQL: binary ``COPY``; SQLite: executemany), replacing the
+   platform's previous load there;
+5. set-based SQL (``include/sql/merge_postings.sql``) merges staging into ``core_posting`` (latest
+   version; closed), ``core_posting_seen`` (first/last seen, item hash) and ``core_posting_version``
+   (the versions it replaced);
+6. the run report (received, new, updated, unchanged and of those identical, quarantined) goes to the
+   log and ``audit_load``.
 
 Rerunning a load for the same interval leaves the warehouse as it was.
 """
@@ -148,10 +153,8 @@ def item_hasher(platform: Platform):
     """``hash(item)``: a digest of the feed item and of the rules that normalise it; None for an item
     that is not JSON. An item is a parsed dict or its JSON text (``client.iter_item_texts``), hashed in
     its compact form: the key order counts, insignificant white space does not."""
-    import msgspec
-
     base = hashlib.blake2b(_rules_digest(platform.model_dump_json()), digest_size=16)
-    text_types = _text_types()
+    text_types = _TEXT_TYPES
     encode = msgspec.json.Encoder().encode
     compact = msgspec.json.format
 
@@ -167,17 +170,13 @@ def item_hasher(platform: Platform):
     return item_hash
 
 
-def _text_types() -> tuple[type, ...]:
-    import msgspec
-
-    return (msgspec.Raw, bytes, bytearray, memoryview)
+# An item given as its JSON text (``client.iter_item_texts`` yields ``msgspec.Raw``).
+_TEXT_TYPES: tuple[type, ...] = (msgspec.Raw, bytes, bytearray, memoryview)
 
 
 def _item_parser():
     """A feed item's JSON text → the item (msgspec, or ``json`` for what msgspec refuses, e.g. NaN);
     text that is not JSON stays text, which the normaliser rejects as not an object."""
-    import msgspec
-
     decode = msgspec.json.Decoder().decode
 
     def parse(text: object) -> object:
@@ -227,7 +226,7 @@ def prepare(items: Iterable[object], platform: Platform, known: dict[str, str] |
     known = known or {}
     item_hash = item_hasher(platform)
     parse = _item_parser()
-    text_types = _text_types()
+    text_types = _TEXT_TYPES
     postings: list[dict] = []
     identical: list[tuple[str, str]] = []
     quarantine: list[dict] = []
