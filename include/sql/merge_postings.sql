@@ -5,8 +5,10 @@
 -- is set-based and touches only rows it changes, so rerunning a load changes nothing. Statements are
 -- separated by lines holding only two semicolons and run in order, in one transaction that holds the
 -- platform's lock (an advisory lock on PostgreSQL; SQLite has one writer), so NOT EXISTS is safe and
--- cheaper than ON CONFLICT.
+-- cheaper than ON CONFLICT. A platform's first load can only add: the statements marked as touching
+-- existing postings only are skipped then.
 -- 1. History: the version a changed posting replaces (content changed, and not older than it).
+-- (existing postings only: skipped when the platform holds none)
 INSERT INTO core_posting_version
     (platform_code, posting_id, modified_at, content_hash, title, salary_min, salary_max, openings, valid_through, load_id)
 SELECT c.platform_code, c.posting_id, c.modified_at, c.content_hash, c.title, c.salary_min, c.salary_max,
@@ -19,6 +21,7 @@ ON CONFLICT (platform_code, posting_id, modified_at) DO NOTHING
 ;;
 -- 2. Changed content replaces the old; closed once valid_through has passed at the load's time or at the
 --    last time the posting was seen.
+-- (existing postings only: skipped when the platform holds none)
 UPDATE core_posting AS c
 SET title = s.title, title_key = s.title_key, employer_name = s.employer_name,
     employer_credit_code = s.employer_credit_code, province_code = s.province_code, city = s.city,
@@ -51,6 +54,7 @@ WHERE s.load_id = :load_id
 -- 4. Seen: first and last seen widen to the load's interval end, for the postings staged (whose item is
 --    the one to recognise next time: delivered again, it changes nothing, being stored or older than
 --    what is stored) and for those delivered identical to their last item.
+-- (existing postings only: skipped when the platform holds none)
 UPDATE core_posting_seen AS c
 SET first_seen_at = CASE WHEN s.seen_at < c.first_seen_at THEN s.seen_at ELSE c.first_seen_at END,
     last_seen_at = CASE WHEN s.seen_at > c.last_seen_at THEN s.seen_at ELSE c.last_seen_at END,
@@ -61,6 +65,7 @@ WHERE s.load_id = :load_id
   AND (s.seen_at < c.first_seen_at OR s.seen_at > c.last_seen_at
        OR c.item_hash IS NULL OR s.item_hash <> c.item_hash)
 ;;
+-- (existing postings only: skipped when the platform holds none)
 UPDATE core_posting_seen AS c
 SET first_seen_at = CASE WHEN s.seen_at < c.first_seen_at THEN s.seen_at ELSE c.first_seen_at END,
     last_seen_at = CASE WHEN s.seen_at > c.last_seen_at THEN s.seen_at ELSE c.last_seen_at END
@@ -77,6 +82,7 @@ WHERE s.load_id = :load_id
                   WHERE c.platform_code = s.platform_code AND c.posting_id = s.posting_id)
 ;;
 -- 5. Postings of this platform whose valid_through has passed by the load's time are closed.
+-- (existing postings only: skipped when the platform holds none)
 UPDATE core_posting
 SET closed_at = valid_through
 WHERE platform_code = :platform_code AND closed_at IS NULL AND valid_through <= :seen_at

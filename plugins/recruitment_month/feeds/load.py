@@ -414,6 +414,11 @@ def known_items(conn: Connection, platform_code: str) -> dict[str, str]:
     return dict(conn.execute(query).all())
 
 
+_HOLDS_POSTINGS = "SELECT 1 FROM core_posting_seen WHERE platform_code = :platform_code LIMIT 1"
+_STAGED = "SELECT COUNT(*) FROM stg_posting WHERE load_id = :load_id"
+_EXISTING_ONLY = "-- (existing postings only: skipped when the platform holds none)"
+
+
 def _merge(conn: Connection, load: str, seen_at: datetime, platform_code: str) -> dict:
     from sqlalchemy import bindparam, text
 
@@ -421,8 +426,16 @@ def _merge(conn: Connection, load: str, seen_at: datetime, platform_code: str) -
     from recruitment_month.schema import UTCDateTime
 
     params = {"load_id": load, "seen_at": seen_at, "platform_code": platform_code}
-    counts = conn.execute(text(warehouse.sql("load_counts")), {"load_id": load}).mappings().one()
+    # The platform's first load (checked under its lock) only adds postings.
+    first = conn.execute(text(_HOLDS_POSTINGS), {"platform_code": platform_code}).first() is None
+    if first:
+        staged = conn.execute(text(_STAGED), {"load_id": load}).scalar_one()
+        counts = {"staged": staged, "new": staged, "updated": 0}
+    else:
+        counts = conn.execute(text(warehouse.sql("load_counts")), {"load_id": load}).mappings().one()
     for statement in warehouse.sql("merge_postings").split("\n;;\n"):
+        if first and _EXISTING_ONLY in statement:
+            continue
         sql = text(statement)
         names = set(re.findall(r":(\w+)", statement))
         if "seen_at" in names:
