@@ -994,8 +994,13 @@ def extract(
 
 
 def iter_pages(raw_path: Path | str) -> Iterator[bytes]:
-    """The landed pages of a raw file, one body per page, as received."""
-    with gzip.open(raw_path, "rb") as source:
+    """The landed pages of a raw file, one body per page, as received (read with ISA-L's inflate, about
+    twice as fast as zlib's, when python-isal is installed)."""
+    try:
+        from isal import igzip as reader
+    except ImportError:
+        reader = gzip
+    with reader.open(raw_path, "rb") as source:
         for line in source:
             line = line.rstrip(b"\n")
             if line:
