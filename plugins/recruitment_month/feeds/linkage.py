@@ -327,7 +327,7 @@ def _features(*extra):
     return select(*(p.c[n] for n in names), *extra)
 
 
-def _component(conn: Connection, touched: list, full: bool) -> dict[tuple[str, str], Rec]:
+def _component(conn: Connection, touched: Iterable, full: bool) -> dict[tuple[str, str], Rec]:
     """The touched postings and every posting sharing a block or a group with them, transitively."""
     from sqlalchemy import and_, tuple_
 
@@ -394,23 +394,20 @@ def _write(conn: Connection, recs: dict[tuple[str, str], Rec], groups: dict, ful
     else:
         for chunk in _chunks(recs):
             conn.execute(delete(t).where(tuple_(t.c.platform_code, t.c.posting_id).in_(chunk)))
-    rows = []
-    for r in recs.values():
-        match, strength = groups.get(r.cluster_id, (None, None))
-        rows.append(
-            (
-                r.platform_code,
-                r.posting_id,
-                r.cluster_id,
-                r.province_code,
-                r.employer_key,
-                r.credit_code,
-                match,
-                strength,
-            )
-        )
-    if not rows:
+    if not recs:
         return
+    rows = (
+        (
+            r.platform_code,
+            r.posting_id,
+            r.cluster_id,
+            r.province_code,
+            r.employer_key,
+            r.credit_code,
+            *groups.get(r.cluster_id, (None, None)),
+        )
+        for r in recs.values()
+    )
     columns = ["platform_code", "posting_id", "cluster_id", "province_code", "employer_key"]
     columns += ["employer_credit_code", "match_id", "score"]
     if conn.dialect.name == "postgresql":
@@ -423,6 +420,12 @@ def _write(conn: Connection, recs: dict[tuple[str, str], Rec], groups: dict, ful
                 copy.write_row(row)
     else:
         conn.execute(t.insert(), [dict(zip(columns, row, strict=True)) for row in rows])
+
+
+def _every_posting(conn: Connection) -> Iterable:
+    """Every posting's features, streamed (a server-side cursor on PostgreSQL): a full rebuild holds only
+    the compact records, not the rows as well."""
+    return conn.execute(_features().execution_options(yield_per=20_000))
 
 
 def link(engine: Engine, load_ids: Sequence[str] | None = None) -> LinkReport:
@@ -441,7 +444,7 @@ def link(engine: Engine, load_ids: Sequence[str] | None = None) -> LinkReport:
         if conn.dialect.name == "postgresql":  # one link run at a time
             conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": "job_feeds/link"})
         if full:
-            touched = conn.execute(_features()).all()
+            touched = _every_posting(conn)
         else:
             sql = text(warehouse.sql("link_touched")).bindparams(
                 bindparam("load_ids", expanding=True, type_=String)
@@ -450,9 +453,9 @@ def link(engine: Engine, load_ids: Sequence[str] | None = None) -> LinkReport:
             total = conn.execute(select(func.count()).select_from(core_posting)).scalar_one()
             if len(touched) > FULL_REBUILD_SHARE * total:  # cheaper in one pass; the same outcome
                 full = report.full = True
-                touched = conn.execute(_features()).all()
-        report.touched = len(touched)
+                touched = _every_posting(conn)
         recs = _component(conn, touched, full)
+        report.touched = len(recs) if full else len(touched)
         report.postings = len(recs)
         groups = match_groups(list(recs.values()))
         old = _old_matches(conn, None if full else list(recs))
