@@ -118,7 +118,9 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True)
         warehouse.migrate()
         warehouse.load_reference_data()
-    simulator = FeedSimulator(postings_per_platform=FEED_POSTINGS_PER_PLATFORM)
+    # Some reposts written as some platforms do (no credit code, no city, the place in the title), so that
+    # the link step has something to find.
+    simulator = FeedSimulator(postings_per_platform=FEED_POSTINGS_PER_PLATFORM, repost_variation=0.06)
     with MailSink(data / "mail", port=0) as sink, simulator:
         os.environ["AIRFLOW_CONN_SMTP_DEFAULT"] = json.dumps(sink.connection)
         for platform in config.platforms():

@@ -255,3 +255,21 @@ def test_title_levels():
     assert linkage.title_level("会计", "审计") == linkage.T_NONE
     assert linkage.title_level("前端开发工程师", "后端开发工程师") == linkage.T_NONE
     assert linkage.title_level("java开发工程师", "cpp开发工程师") == linkage.T_NONE
+
+
+def test_the_simulators_varied_reposts_are_found_by_linking(warehouse_url):
+    """The simulator writes a share of reposts as some platforms do (``repost_variation``, as in the
+    demo): the deterministic key misses them, the link step puts them back together."""
+    sim = FeedSimulator(postings_per_platform=300, seed=11, repost_variation=0.2)
+    engine = warehouse.engine(warehouse_url)
+    truth = {}
+    for platform in config.platforms():
+        expected = sim.expected_postings(platform.code)
+        load.load(engine, platform, [e["item"] for e in expected], since=SINCE, until=UNTIL)
+        truth.update({(platform.code, e["posting_id"]): e["job_key"] for e in expected})
+    linkage.link(engine, None)
+    groups = _groups(engine)
+    loaded = {k: v for k, v in truth.items() if k in groups}
+    recall_key, _ = _measure(loaded, {k: cluster for k, (cluster, _) in groups.items()})
+    recall, merged = _measure(loaded, {k: group for k, (_, group) in groups.items()})
+    assert recall_key < 0.9 and recall >= 0.97 and merged < 0.01

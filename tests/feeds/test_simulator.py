@@ -543,3 +543,29 @@ def test_command_line_server():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_repost_variation_writes_some_reposts_as_some_platforms_do():
+    """Only reposts vary, by about the share asked for: no credit code, no city, or the place in the
+    title; the ground truth says what the item says."""
+    plain = FeedSimulator(postings_per_platform=1500, seed=5)
+    varied = FeedSimulator(postings_per_platform=1500, seed=5, repost_variation=0.3)
+    kinds = {"no code": 0, "no city": 0, "place in title": 0}
+    shared = 0
+    for code in ("zhilian", "tongcheng58"):
+        for x, y in zip(plain.expected_postings(code), varied.expected_postings(code), strict=True):
+            a, b = {**x["truth"], "item": x["item"]}, {**y["truth"], "item": y["item"]}
+            if a["job_key"][0] != "s":
+                assert a["item"] == b["item"]
+                continue
+            shared += 1
+            if b["employer_credit_code"] is None and a["employer_credit_code"] is not None:
+                kinds["no code"] += 1
+                assert a["employer_credit_code"] not in json.dumps(b["item"], ensure_ascii=False)
+            elif b["title"] != a["title"]:
+                kinds["place in title"] += 1
+                assert b["title"].startswith(a["title"]) and b["title"].endswith("）")
+            elif b["item"] != a["item"]:
+                kinds["no city"] += 1
+    assert all(n > 0 for n in kinds.values()), kinds
+    assert 0.2 < sum(kinds.values()) / shared < 0.4

@@ -381,9 +381,13 @@ class _Generator:
         start: datetime,
         end: datetime,
         universe: Iterable[str],
+        repost_variation: float = 0.0,
     ):
         if volume < 1:
             raise ValueError("postings_per_platform must be at least 1")
+        if not 0.0 <= repost_variation <= 1.0:
+            raise ValueError("repost_variation must be a share from 0 to 1")
+        self.variation_cut = round(repost_variation * 65536)
         self.seed = seed
         self.volume = volume
         self.start = int(_to_utc(start, "start").timestamp())
@@ -615,7 +619,16 @@ class _Generator:
                 s_lo = s_hi = (lo + hi) // 2 // 100 * 100 if unit_text == "MONTH" else lo
             elif salary_form >= 16 and unit_text == "MONTH":
                 s_lo, s_hi, salary_unit = lo * 12, hi * 12, "YEAR"
-        if defect == "bad_credit_code":
+        if job_key[0] == "s" and p[29] < self.variation_cut:
+            # what some platforms do to a repost: no credit code, no city, or the place in the title
+            kind = p[30] % 3
+            if kind == 0:
+                credit = None
+            elif kind == 1:
+                locality = None
+            elif title:
+                title = f"{title}（{_short_city(city)}）"
+        if defect == "bad_credit_code" and credit is not None:
             credit = credit[:17] + _CODE_CHARS[(_CODE_CHARS.index(credit[17]) + 1 + p[18] % 30) % 31]
         if defect == "missing_title":
             title = None if p[19] % 2 else ""
@@ -657,7 +670,7 @@ class _Facts(NamedTuple):
     ident: str
     title: str | None
     emp_name: str
-    credit: str
+    credit: str | None
     region: str
     locality: str
     salary_form: int  # -1: text, 0: number, 1: numeric string, 2-12 and 16+: range, 13-15: single value
@@ -701,13 +714,18 @@ def _jsonld(plat: _Platform, p: tuple[int, ...], f: _Facts) -> str:
         etype_json = '["INTERN","FULL_TIME"]'
     else:
         etype_json = f'["{etype.lower()}"]'
-    if p[8] % 2:
-        org_ident = f'{{"@type":"PropertyValue","name":"统一社会信用代码","value":"{f.credit}"}}'
+    if f.credit is None:
+        org_ident = ""
+    elif p[8] % 2:
+        org_ident = (
+            f',"identifier":{{"@type":"PropertyValue","name":"统一社会信用代码","value":"{f.credit}"}}'
+        )
     else:
-        org_ident = f'"{f.credit}"'
+        org_ident = f',"identifier":"{f.credit}"'
+    locality = "" if f.locality is None else f'"addressLocality":"{f.locality}",'
     place = (
         f'{{"@type":"Place","address":{{"@type":"PostalAddress","streetAddress":"{_STREETS[p[21] % 10]}'
-        f'{1 + p[22] % 299}号","addressLocality":"{f.locality}","addressRegion":"{f.region}",'
+        f'{1 + p[22] % 299}号",{locality}"addressRegion":"{f.region}",'
         f'"addressCountry":"CN"}}}}'
     )
     lf = p[7] % 10
@@ -748,8 +766,8 @@ def _jsonld(plat: _Platform, p: tuple[int, ...], f: _Facts) -> str:
     return (
         f'{{"@context":"https://schema.org","@type":"JobPosting","identifier":{ident}{title},'
         f'"description":"{f.description}","datePosted":"{posted}","validThrough":"{valid}",'
-        f'"employmentType":{etype_json},"hiringOrganization":{{"@type":"Organization","name":"{f.emp_name}",'
-        f'"identifier":{org_ident}}},"jobLocation":{location},"baseSalary":{salary},'
+        f'"employmentType":{etype_json},"hiringOrganization":{{"@type":"Organization","name":"{f.emp_name}"'
+        f'{org_ident}}},"jobLocation":{location},"baseSalary":{salary},'
         f'"educationRequirements":{edu},"industry":"{f.industry}","occupationalCategory":"{f.occupation}",'
         f'"totalJobOpenings":{f.openings},"url":"{f.url}","dateModified":"{plat.modified(f.modified)}"}}'
     )
@@ -782,8 +800,11 @@ def _flat(plat: _Platform, p: tuple[int, ...], f: _Facts) -> str:
     return (
         f'{{"{k["posting_id"]}":"{f.ident}",'
         + ("" if f.title is None else f'"{k["title"]}":"{f.title}",')
-        + f'"{k["employer_name"]}":"{f.emp_name}","{k["employer_credit_code"]}":"{f.credit}",'
-        f'"{k["region"]}":"{f.region}","{k["city"]}":"{f.locality}","{k["salary"]}":"{salary}",'
+        + f'"{k["employer_name"]}":"{f.emp_name}",'
+        + ("" if f.credit is None else f'"{k["employer_credit_code"]}":"{f.credit}",')
+        + f'"{k["region"]}":"{f.region}",'
+        + ("" if f.locality is None else f'"{k["city"]}":"{f.locality}",')
+        + f'"{k["salary"]}":"{salary}",'
         f'"{k["date_posted"]}":"{_naive_bj(f.posted)}","{k["valid_through"]}":"{_day(f.valid_day)} 23:59:59",'
         f'"{k["employment_type"]}":"{_EMPLOYMENT_ZH[f.etype]}","{k["education"]}":"{texts[p[26] % len(texts)]}",'
         f'"{k["industry"]}":"{f.industry}","{k["openings"]}":{f.openings},'
@@ -1103,8 +1124,10 @@ class FeedSimulator:
     Use as a context manager, or call :meth:`start` and :meth:`stop`. ``platforms`` are config Platform
     objects or codes (default: every configured platform); ``postings_per_platform`` postings per
     platform have ``dateModified`` spread over [start, end). A platform's postings depend only on the
-    seed, the volume, start/end and its code. Faults: :meth:`set_fault` (names and options in
-    :data:`FAULTS`); ground truth: :meth:`expected_postings`, :meth:`defect`, :meth:`job_members`.
+    seed, the volume, start/end and its code. ``repost_variation``: the share of reposts written as some
+    platforms do, so that only fuzzy matching finds them (no credit code, no city, or the place in the
+    title; a third each). Faults: :meth:`set_fault` (names and options in :data:`FAULTS`); ground truth:
+    :meth:`expected_postings`, :meth:`defect`, :meth:`job_members`.
     """
 
     def __init__(
@@ -1118,6 +1141,7 @@ class FeedSimulator:
         token: str = "demo-token",  # noqa: S107 - the simulator's demo credential
         host: str = "127.0.0.1",
         port: int = 0,
+        repost_variation: float = 0.0,
     ):
         from recruitment_month import config
 
@@ -1125,7 +1149,7 @@ class FeedSimulator:
         for p in config.platforms() if platforms is None else platforms:
             chosen.append(config.platform(p) if isinstance(p, str) else p)
         universe = [p.code for p in config.platforms()]
-        self._gen = _Generator(chosen, seed, postings_per_platform, start, end, universe)
+        self._gen = _Generator(chosen, seed, postings_per_platform, start, end, universe, repost_variation)
         self.seed = seed
         self.token = token
         self.host = host
@@ -1338,6 +1362,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--start", default="2022-11-01T00:00:00+00:00", help="first dateModified (ISO-8601)")
     parser.add_argument("--end", default="2023-01-01T00:00:00+00:00", help="dateModified upper bound")
     parser.add_argument("--platforms", help="comma-separated platform codes (default: all configured)")
+    parser.add_argument(
+        "--repost-variation",
+        type=float,
+        default=0.06,
+        help="share of reposts without credit code or city, or with the place in the title (default 0.06)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -1352,6 +1382,7 @@ def main(argv: list[str] | None = None) -> None:
         token=args.token,
         host=args.host,
         port=args.port,
+        repost_variation=args.repost_variation,
     )
     log.info("%d platforms × %d postings, seed %d", len(sim.platform_codes), args.volume, args.seed)
     with contextlib.suppress(KeyboardInterrupt):
