@@ -342,3 +342,28 @@ def test_rerunning_an_earlier_interval_after_a_later_one_changes_nothing(warehou
     after = _snapshot(engine)
     assert after == before
     assert (first.new, first.updated) == (0, 0) and (again.new, again.updated) == (0, 0)
+
+
+def test_postings_close_once_valid_through_has_passed(warehouse_url, simulator):
+    """A posting is closed (closed_at = valid_through) by the first load whose interval ends after its
+    valid_through: the platform's first load, or a later one that closes what was open."""
+    engine = warehouse.engine(warehouse_url)
+    p = schema.core_posting
+
+    def state(code):
+        with engine.connect() as conn:
+            rows = conn.execute(select(p.c.valid_through, p.c.closed_at).where(p.c.platform_code == code))
+            return [(r.valid_through, r.closed_at) for r in rows]
+
+    # the first load of a platform, its interval ending after every valid_through: all closed
+    far = datetime(2024, 1, 1, tzinfo=UTC)
+    load.load(engine, config.platform("liepin"), _items(simulator, "liepin"), since=SINCE, until=far)
+    rows = state("liepin")
+    assert rows and all(closed == valid for valid, closed in rows)
+
+    # a first load ending before them leaves them open; a later load (no items) closes the passed ones
+    load.load(engine, config.platform("zhilian"), _items(simulator, "zhilian"), since=SINCE, until=UNTIL)
+    assert all(closed is None for valid, closed in state("zhilian") if valid > UNTIL)
+    cut = sorted(valid for valid, _ in state("zhilian"))[len(state("zhilian")) // 2]
+    load.load(engine, config.platform("zhilian"), [], since=UNTIL, until=cut)
+    assert all((closed is not None) == (valid <= cut) for valid, closed in state("zhilian"))
