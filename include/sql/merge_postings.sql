@@ -6,7 +6,9 @@
 -- separated by lines holding only two semicolons and run in order, in one transaction that holds the
 -- platform's lock (an advisory lock on PostgreSQL; SQLite has one writer), so NOT EXISTS is safe and
 -- cheaper than ON CONFLICT. A platform's first load can only add: the statements marked as touching
--- existing postings only are skipped then.
+-- existing postings only are skipped then, and so are the lines that end with "(existing postings
+-- only)", which spares the inserts a look-up of every staged posting (validation has rejected
+-- repeated ids, so the staged postings are unique).
 -- 1. History: the version a changed posting replaces (content changed, and not older than it).
 -- (existing postings only: skipped when the platform holds none)
 INSERT INTO core_posting_version
@@ -48,8 +50,7 @@ SELECT platform_code, posting_id, title, title_key, employer_name, employer_cred
        CASE WHEN valid_through <= seen_at THEN valid_through END, load_id
 FROM stg_posting AS s
 WHERE s.load_id = :load_id
-  AND NOT EXISTS (SELECT 1 FROM core_posting AS c
-                  WHERE c.platform_code = s.platform_code AND c.posting_id = s.posting_id)
+  AND NOT EXISTS (SELECT 1 FROM core_posting AS c WHERE c.platform_code = s.platform_code AND c.posting_id = s.posting_id) -- (existing postings only)
 ;;
 -- 4. Seen: first and last seen widen to the load's interval end, for the postings staged (whose item is
 --    the one to recognise next time: delivered again, it changes nothing, being stored or older than
@@ -78,8 +79,7 @@ INSERT INTO core_posting_seen (platform_code, posting_id, first_seen_at, last_se
 SELECT s.platform_code, s.posting_id, s.seen_at, s.seen_at, s.item_hash
 FROM stg_posting AS s
 WHERE s.load_id = :load_id
-  AND NOT EXISTS (SELECT 1 FROM core_posting_seen AS c
-                  WHERE c.platform_code = s.platform_code AND c.posting_id = s.posting_id)
+  AND NOT EXISTS (SELECT 1 FROM core_posting_seen AS c WHERE c.platform_code = s.platform_code AND c.posting_id = s.posting_id) -- (existing postings only)
 ;;
 -- 5. Postings of this platform whose valid_through has passed by the load's time are closed.
 -- (existing postings only: skipped when the platform holds none)
