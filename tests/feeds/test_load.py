@@ -131,8 +131,9 @@ def test_items_delivered_again_unchanged_are_not_normalised_again(warehouse_url,
 
 
 def test_items_as_json_texts_load_as_the_parsed_items(warehouse_url, simulator):
-    """The load task gets each item as its JSON text: the same item parsed or as text is the same item,
-    and text that is no JSON object is quarantined with the text kept."""
+    """The load task gets each item as its JSON text: the same item parsed or as text (written another
+    way) makes the same posting; the same text again is recognised as identical; text that is no JSON
+    object is quarantined with the text kept."""
     import msgspec
 
     engine = warehouse.engine(warehouse_url)
@@ -142,8 +143,21 @@ def test_items_as_json_texts_load_as_the_parsed_items(warehouse_url, simulator):
     before = _snapshot(engine)
     texts = [msgspec.Raw(json.dumps(i, ensure_ascii=False, indent=1).encode()) for i in items]
     again = load.load(engine, platform, texts, since=SINCE, until=UNTIL)
-    assert again.identical == first.new and again.quarantined == first.quarantined
-    assert _snapshot(engine) == before
+    # Written another way, the items are normalised again, to the same postings; the texts are now the
+    # items to recognise.
+    assert (again.identical, again.unchanged) == (0, first.new)
+    assert again.quarantined == first.quarantined
+    after = _snapshot(engine)
+    hashes = [c.name for c in schema.core_posting_seen.columns].index("item_hash")
+    assert {k: v for k, v in after.items() if k != "core_posting_seen"} == {
+        k: v for k, v in before.items() if k != "core_posting_seen"
+    }
+    assert [r[:hashes] for r in after["core_posting_seen"]] == [
+        r[:hashes] for r in before["core_posting_seen"]
+    ]
+    third = load.load(engine, platform, texts, since=SINCE, until=UNTIL)
+    assert third.identical == third.unchanged == first.new
+    assert _snapshot(engine) == after
 
     odd = load.load(
         engine, platform, [b"not json", b"[1, 2]", b'"text"'], since=UNTIL, until=UNTIL + timedelta(hours=1)
