@@ -6,7 +6,8 @@ and the feed simulator, and every figure is a ratio to a baseline measured in th
 * ``extract_vs_download``: postings/s of the extraction (client with retries, cursor guard, landing
   raw pages) / postings/s of a plain ``requests`` download of the same pages;
 * ``load_vs_copy``: rows/s of normalise → validate → stage → merge into an empty core layer / rows/s of
-  ``COPY … CSV`` of the same rows into an empty unlogged table (the physical limit here);
+  ``COPY … CSV`` of the same rows into an empty unlogged table (the physical limit here: after a
+  checkpoint, the best of three);
 * ``reload_vs_copy``: the same postings delivered again with 20 % of them changed, into a core layer
   that holds them all.
 
@@ -155,14 +156,22 @@ def _copy_baseline(schema: str) -> float:
         )
         data = buffer.getvalue()
         rows = conn.execute("SELECT count(*) FROM core_posting").fetchone()[0]
-        start = time.perf_counter()
-        with conn.cursor().copy(f"COPY copy_baseline ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
-            for i in range(0, len(data), 1 << 20):
-                copy.write(data[i : i + (1 << 20)])
-        seconds = time.perf_counter() - start
-    rate = rows / seconds
-    print(f"baseline: COPY CSV of {rows:,} rows into an empty unlogged table: {rate:,.0f} rows/s")
-    return rate
+        # The limit, not a moment: the loads' dirty pages written out first, then the best of three.
+        conn.execute("CHECKPOINT")
+        times = []
+        for _ in range(3):
+            conn.execute("TRUNCATE copy_baseline")
+            start = time.perf_counter()
+            with conn.cursor().copy(f"COPY copy_baseline ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
+                for i in range(0, len(data), 1 << 20):
+                    copy.write(data[i : i + (1 << 20)])
+            times.append(time.perf_counter() - start)
+    rates = sorted(rows / seconds for seconds in times)
+    print(
+        f"baseline: COPY CSV of {rows:,} rows into an empty unlogged table: {rates[-1]:,.0f} rows/s "
+        f"(best of {', '.join(f'{r:,.0f}' for r in rates)})"
+    )
+    return rates[-1]
 
 
 def main() -> None:

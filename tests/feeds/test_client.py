@@ -520,20 +520,24 @@ def test_the_latest_copy_of_a_posting_wins(tmp_path, decoder):
     assert [parsed(t) for t in result.iter_item_texts()] == items
 
 
-def test_items_as_texts_are_the_items_as_received(tmp_path):
-    """Each item's JSON text exactly as on the page; a page msgspec does not take (NaN) comes parsed."""
-    first = (
+def test_items_as_texts_are_the_items_as_received_without_spaces(tmp_path):
+    """Each item's JSON text as on the page, less the spaces between tokens (numbers, escapes and key
+    order as received), however the page was spaced; a page msgspec does not take (NaN) comes parsed."""
+    spaced = (
         b'{"data": [ {"identifier": "A", "n": 1.50} ,{"identifier":"B","t":"\\u4e2d"}], "next_cursor": "2"}'
     )
-    second = b'{"data": [{"identifier": "C", "x": NaN}], "next_cursor": null}'
-    with ScriptedFeed({None: first, "2": second}) as feed:
+    compact = b'{"data":[{"identifier":"D","n":1.50},{"identifier":"E","t":"\\u4e2d"}],"next_cursor":"3"}'
+    nan = b'{"data": [{"identifier": "C", "x": NaN}], "next_cursor": null}'
+    with ScriptedFeed({None: spaced, "2": compact, "3": nan}) as feed:
         result = scripted_extract(feed, tmp_path)
     texts = list(result.iter_item_texts())
-    assert [bytes(t) for t in texts[:2]] == [
-        b'{"identifier": "A", "n": 1.50}',
+    assert [bytes(t) for t in texts[:4]] == [
+        b'{"identifier":"A","n":1.50}',
         b'{"identifier":"B","t":"\\u4e2d"}',
+        b'{"identifier":"D","n":1.50}',
+        b'{"identifier":"E","t":"\\u4e2d"}',
     ]
-    assert isinstance(texts[2], dict) and texts[2]["identifier"] == "C" and math.isnan(texts[2]["x"])
+    assert isinstance(texts[4], dict) and texts[4]["identifier"] == "C" and math.isnan(texts[4]["x"])
 
 
 def test_pretty_printed_pages_stay_one_line_each(tmp_path):

@@ -2,7 +2,7 @@
 
 One platform and one data interval make one *load*, merged in one transaction:
 
-1. every item is hashed (its JSON text and the rules that normalise it); an item identical to the one
+1. every item is hashed (its compact JSON text and the rules that normalise it); an item identical to the one
    its posting was last delivered as would make the same posting again, so it only moves when the
    posting was seen (``stg_posting_seen``);
 2. the other items are normalised (``feeds.normalise``); items that cannot be are quarantined with the
@@ -153,12 +153,11 @@ def _rules_digest(platform_json: str) -> bytes:
 
 def item_hasher(platform: Platform):
     """``hash(item)``: a digest of the feed item and of the rules that normalise it; None for an item
-    that cannot be written as JSON. An item is its JSON text as delivered (``client.iter_item_texts``),
-    hashed byte for byte, or a parsed dict, hashed as compact JSON. A platform writes its JSON the same
-    way from one delivery to the next; when it does not (or a page had to be parsed whole), the item is
-    only normalised again, to the same posting. Compacting every text first would cost ten times the
-    hash. XXH3-128, seeded with the rules' digest (see ``content_hash`` for why not a cryptographic
-    hash)."""
+    that cannot be written as JSON. An item is its compact JSON text (``client.iter_item_texts``), hashed
+    byte for byte, or a parsed dict, hashed as compact JSON: the key order counts, white space between
+    tokens does not. An item written differently in another way (escapes, say) is only normalised again,
+    to the same posting. XXH3-128, seeded with the rules' digest (see ``content_hash`` for why not a
+    cryptographic hash)."""
     seed = int.from_bytes(_rules_digest(platform.model_dump_json())[:8], "little")
     text_types = _TEXT_TYPES
     encode = msgspec.json.Encoder().encode
