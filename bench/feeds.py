@@ -20,6 +20,7 @@ import argparse
 import gzip
 import io
 import json
+import os
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
@@ -125,17 +126,38 @@ def _load_one(url: str, code: str, path: str, winners: dict, until: datetime) ->
 
 def _load_all(
     url: str, platforms, landed: dict[str, tuple[Path, dict]], until: datetime, workers: int
-) -> int:
+) -> tuple[int, str]:
     """Load every platform's landed pages, ``workers`` platforms at a time — as the DAG's mapped load
-    tasks run side by side on the executor's slots."""
+    tasks run side by side on the executor's slots: (rows, where the CPU time went)."""
+    import resource
     from concurrent.futures import ProcessPoolExecutor
 
+    busy, children, start = _busy_seconds(), resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
     with ProcessPoolExecutor(max_workers=workers) as pool:
         jobs = [
             pool.submit(_load_one, url, p.code, str(landed[p.code][0]), landed[p.code][1], until)
             for p in platforms
         ]
-        return sum(job.result() for job in jobs)
+        rows = sum(job.result() for job in jobs)
+    # Where the time went (the pool's processes are reaped on leaving the block, so their CPU is counted).
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    loads = (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime)
+    if busy is None:
+        return rows, f"    CPU: load processes {loads:.1f} core-s"
+    total, wall = _busy_seconds() - busy, time.perf_counter() - start
+    return rows, (
+        f"    CPU: {total:.1f} core-s, the machine {total / wall / (os.cpu_count() or 1):.0%} busy; "
+        f"load processes {loads:.1f}, PostgreSQL and the rest {total - loads:.1f}"
+    )
+
+
+def _busy_seconds() -> float | None:
+    """The machine's busy CPU time so far, all cores (Linux's /proc/stat), or None elsewhere."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")  # less idle and iowait
 
 
 def _copy_baseline(schema: str) -> float:
@@ -206,11 +228,12 @@ def main() -> None:
             warehouse.load_reference_data(url)
 
             start = time.perf_counter()
-            rows = _load_all(url, platforms, landed, UNTIL, args.workers)
+            rows, cpu = _load_all(url, platforms, landed, UNTIL, args.workers)
             load_rate = rows / (time.perf_counter() - start)
             print(
                 f"(a) initial load: {rows:,} postings in {rows / load_rate:.1f} s = {load_rate:,.0f} rows/s"
             )
+            print(cpu)
 
             changed = {
                 p.code: (raw / "changed" / p.code / landed[p.code][0].name, landed[p.code][1])
@@ -218,12 +241,13 @@ def main() -> None:
             }
             n_changed = sum(_changed_copy(landed[p.code][0], changed[p.code][0]) for p in platforms)
             start = time.perf_counter()
-            rows = _load_all(url, platforms, changed, UNTIL + timedelta(hours=1), args.workers)
+            rows, cpu = _load_all(url, platforms, changed, UNTIL + timedelta(hours=1), args.workers)
             reload_rate = rows / (time.perf_counter() - start)
             print(
                 f"(b) reload with {n_changed:,} changed: {rows:,} postings in {rows / reload_rate:.1f} s = "
                 f"{reload_rate:,.0f} rows/s"
             )
+            print(cpu)
             copy_rate = _copy_baseline(schema)
     finally:
         warehouse._engine.cache_clear()
