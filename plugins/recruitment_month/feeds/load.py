@@ -2,9 +2,9 @@
 
 One platform and one data interval make one *load*, merged in one transaction:
 
-1. every item is hashed (its compact JSON text and the rules that normalise it); an item identical to the one
-   its posting was last delivered as would make the same posting again, so it only moves when the
-   posting was seen (``stg_posting_seen``);
+1. every item is hashed (its compact JSON text and the rules that normalise it); an item identical to
+   the one its posting was last delivered as would make the same posting again, so it only moves when
+   the posting was seen (``stg_posting_seen``);
 2. the other items are normalised (``feeds.normalise``); items that cannot be are quarantined with the
    rule;
 3. the canonical postings are validated with ``include/expectations/job_posting.json``; postings that
@@ -155,8 +155,8 @@ def item_hasher(platform: Platform):
     """``hash(item)``: a digest of the feed item and of the rules that normalise it; None for an item
     that cannot be written as JSON. An item is its compact JSON text (``client.iter_item_texts``), hashed
     byte for byte, or a parsed dict, hashed as compact JSON: the key order counts, white space between
-    tokens does not. An item written differently in another way (escapes, say) is only normalised again,
-    to the same posting. XXH3-128, seeded with the rules' digest (see ``content_hash`` for why not a
+    tokens does not. An item written another way (other escapes, say) is only normalised again, to the
+    same posting. XXH3-128, seeded with the rules' digest (see ``content_hash`` for why not a
     cryptographic hash)."""
     seed = int.from_bytes(_rules_digest(platform.model_dump_json())[:8], "little")
     text_types = _TEXT_TYPES
