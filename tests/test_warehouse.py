@@ -30,6 +30,7 @@ def test_migrations_from_empty_create_every_layer_and_apply_twice(empty_warehous
     prefixes = {name.split("_", 1)[0] for name in first}
     assert {"core", "audit"} <= prefixes
     assert set(schema.metadata.tables) <= set(first)
+    assert inspect(warehouse.engine(empty_warehouse)).get_view_names() == ["core_posting_job"]
 
 
 def test_migrated_database_matches_the_metadata(empty_warehouse):
