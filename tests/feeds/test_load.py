@@ -84,6 +84,38 @@ def test_rerunning_an_interval_changes_nothing(warehouse_url, simulator):
     assert (again.new, again.updated, again.unchanged) == (0, 0, first.new)
 
 
+def test_a_platforms_first_load_only_adds_and_looks_nothing_up(warehouse_url, simulator):
+    """The first load skips the statements and look-ups that only matter for postings already held; a
+    later load of the same items runs them."""
+    from sqlalchemy import event
+
+    engine = warehouse.engine(warehouse_url)
+    platform = config.platform("zhilian")
+    items = _items(simulator, "zhilian")
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        first = load.load(engine, platform, items, since=SINCE, until=UNTIL)
+        on_first, statements[:] = list(statements), []
+        again = load.load(engine, platform, items, since=SINCE, until=UNTIL + timedelta(hours=1))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+    def merges(executed):  # the merge's statements, less their comments
+        code = ["\n".join(ln for ln in s.splitlines() if not ln.lstrip().startswith("--")) for s in executed]
+        return [s.strip() for s in code if s.lstrip().startswith(("INSERT INTO core_", "UPDATE core_"))]
+
+    assert len(merges(on_first)) == 2  # the postings and when they were seen
+    assert not any("NOT EXISTS" in s or s.startswith("UPDATE") for s in merges(on_first))
+    inserts = [s for s in merges(statements) if s.startswith("INSERT")]
+    assert sum("NOT EXISTS" in s for s in inserts) == 2
+    assert first.new == again.unchanged > 0 and again.new == 0
+
+
 def _seen(engine, code):
     t = schema.core_posting_seen
     with engine.connect() as conn:
