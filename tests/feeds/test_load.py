@@ -85,8 +85,9 @@ def test_rerunning_an_interval_changes_nothing(warehouse_url, simulator):
 
 
 def test_a_platforms_first_load_only_adds_and_looks_nothing_up(warehouse_url, simulator):
-    """The first load skips the statements and look-ups that only matter for postings already held; a
-    later load of the same items runs them."""
+    """The first load skips the statements and look-ups that only matter for postings already held (on
+    PostgreSQL it copies straight into the core layer: no statement at all); a later load of the same
+    items runs them."""
     from sqlalchemy import event
 
     engine = warehouse.engine(warehouse_url)
@@ -109,11 +110,59 @@ def test_a_platforms_first_load_only_adds_and_looks_nothing_up(warehouse_url, si
         code = ["\n".join(ln for ln in s.splitlines() if not ln.lstrip().startswith("--")) for s in executed]
         return [s.strip() for s in code if s.lstrip().startswith(("INSERT INTO core_", "UPDATE core_"))]
 
-    assert len(merges(on_first)) == 2  # the postings and when they were seen
-    assert not any("NOT EXISTS" in s or s.startswith("UPDATE") for s in merges(on_first))
+    if engine.dialect.name == "postgresql":
+        assert merges(on_first) == []  # COPY into core_posting and core_posting_seen
+    else:
+        assert len(merges(on_first)) == 2  # the postings and when they were seen
+        assert not any("NOT EXISTS" in s or s.startswith("UPDATE") for s in merges(on_first))
     inserts = [s for s in merges(statements) if s.startswith("INSERT")]
     assert sum("NOT EXISTS" in s for s in inserts) == 2
     assert first.new == again.unchanged > 0 and again.new == 0
+    assert _count(engine, schema.core_posting_seen) == _count(engine, schema.core_posting) == first.new
+
+
+@pytest.mark.parametrize(
+    "empty_warehouse", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)  # the first load is copied on PostgreSQL only
+@pytest.mark.parametrize("later", [False, True], ids=["first load", "after a later load"])
+def test_a_first_load_copied_into_the_core_layer_equals_one_merged_from_staging(
+    warehouse_url, simulator, monkeypatch, later
+):
+    """PostgreSQL copies a platform's first load straight into the core layer: the warehouse ends as
+    the merge from staging (what SQLite runs) leaves it, closed postings, first and last seen, item
+    hashes and what a later load then does included."""
+    engine = warehouse.engine(warehouse_url)
+    platform = config.platform("liepin")
+    items = _items(simulator, "liepin")
+    changed = copy.deepcopy(items)
+    for item in changed[::5]:
+        item["title"] += "（更新）"
+        item["dateModified"] = (datetime.fromisoformat(item["dateModified"]) + timedelta(hours=1)).isoformat()
+    # The interval ends after some of the postings' valid_through: they are closed on arrival.
+    until = UNTIL + timedelta(days=10)
+
+    def run(copy_first: bool):
+        monkeypatch.setattr(load, "FIRST_LOAD_COPY", copy_first)
+        reports = [load.load(engine, platform, items, since=SINCE, until=until).as_dict()]
+        if later:
+            reports.append(
+                load.load(engine, platform, changed, since=SINCE, until=until + timedelta(hours=1)).as_dict()
+            )
+        snapshot = _snapshot(engine)
+        with engine.begin() as conn:
+            for table in schema.metadata.sorted_tables:
+                if table.name in snapshot or table.name.startswith("stg_"):
+                    conn.execute(table.delete())
+        return reports, snapshot
+
+    copied, merged = run(True), run(False)
+    assert copied == merged
+    postings = copied[1]["core_posting"]
+    closed_at = [c.name for c in schema.core_posting.columns].index("closed_at")
+    assert 0 < sum(r[closed_at] is not None for r in postings) < len(postings)
+    assert len(copied[1]["core_posting_seen"]) == len(postings)
+    if later:
+        assert copied[0][1]["updated"] > 0 and copied[1]["core_posting_version"]
 
 
 def _seen(engine, code):
