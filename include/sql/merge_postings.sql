@@ -8,7 +8,9 @@
 -- cheaper than ON CONFLICT. A platform's first load can only add: the statements marked as touching
 -- existing postings only are skipped then, and so are the lines that end with "(existing postings
 -- only)", which spares the inserts a look-up of every staged posting (validation has rejected
--- repeated ids, so the staged postings are unique).
+-- repeated ids, so the staged postings are unique). On PostgreSQL a platform's first load does not come
+-- here at all: it is copied straight into core_posting and core_posting_seen (feeds/load.py,
+-- _copy_first_load), which must write what these statements would.
 -- 1. History: the version a changed posting replaces (content changed, and not older than it).
 -- (existing postings only: skipped when the platform holds none)
 INSERT INTO core_posting_version
