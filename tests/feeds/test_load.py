@@ -462,3 +462,19 @@ def test_postings_close_once_valid_through_has_passed(warehouse_url, simulator):
     cut = sorted(valid for valid, _ in state("zhilian"))[len(state("zhilian")) // 2]
     load.load(engine, config.platform("zhilian"), [], since=UNTIL, until=cut)
     assert all((closed is not None) == (valid <= cut) for valid, closed in state("zhilian"))
+
+
+def test_a_first_load_without_items_stores_nothing_and_the_next_one_is_still_a_first(
+    warehouse_url, simulator
+):
+    """An interval in which a new platform published nothing: the load reports zeros and records the
+    run; the platform still holds nothing, so its next load lands every posting as its first."""
+    engine = warehouse.engine(warehouse_url)
+    platform = config.platform("lagou")
+    empty = load.load(engine, platform, [], since=SINCE - timedelta(hours=1), until=SINCE)
+    assert (empty.received, empty.staged, empty.new, empty.quarantined) == (0, 0, 0, 0)
+    assert _count(engine, schema.core_posting) == _count(engine, schema.core_posting_seen) == 0
+    assert _count(engine, schema.audit_load, schema.audit_load.c.subject == "lagou") == 1
+    report = load.load(engine, platform, _items(simulator, "lagou"), since=SINCE, until=UNTIL)
+    assert report.new == report.staged > 0
+    assert _count(engine, schema.core_posting) == _count(engine, schema.core_posting_seen) == report.new
