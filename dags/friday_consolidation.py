@@ -28,7 +28,7 @@ version twice. To resend a version, delete its row from `audit_notification` and
 names the week). `email_summaries`: SMTP — the ledger row says why; the retry resends only what failed.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
@@ -64,7 +64,7 @@ def friday_consolidation():
 
         return pipeline.consolidate(warehouse.engine(), logical_date or dag_run.run_after)
 
-    @task
+    @task(execution_timeout=timedelta(minutes=15))
     def email_summaries(versions: list[dict]) -> dict:
         from recruitment_month import warehouse
         from recruitment_month.summary import pipeline

@@ -41,7 +41,7 @@ count by the previous links meanwhile; clear `link` (it recomputes what this run
 whatever earlier failed runs left unlinked whose cluster changed).
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 
@@ -70,13 +70,13 @@ from recruitment_month.tags import Tag
     },
 )
 def job_feeds():
-    @task
+    @task(execution_timeout=timedelta(minutes=2))
     def platforms() -> list[str]:
         from recruitment_month import config
 
         return [p.code for p in config.platforms()]
 
-    @task(map_index_template="{{ platform_code }}")
+    @task(map_index_template="{{ platform_code }}", execution_timeout=timedelta(minutes=40))
     def extract(platform_code: str, params=None, data_interval_start=None, data_interval_end=None) -> dict:
         from recruitment_month.feeds import pipeline
 
@@ -85,19 +85,19 @@ def job_feeds():
             since = pipeline.watermark_since(platform_code, since, until)
         return pipeline.extract(platform_code, since, until)
 
-    @task(map_index_template="{{ extracted['platform_code'] }}")
+    @task(map_index_template="{{ extracted['platform_code'] }}", execution_timeout=timedelta(minutes=40))
     def load(extracted: dict, run_id=None) -> dict:
         from recruitment_month.feeds import pipeline
 
         return pipeline.load(extracted, run_id=run_id)
 
-    @task
+    @task(execution_timeout=timedelta(minutes=50))
     def link(loads: list[dict], params=None) -> dict:
         from recruitment_month.feeds import pipeline
 
         return pipeline.link(list(loads), full=bool((params or {}).get("relink")))
 
-    @task(outlets=[POSTINGS])
+    @task(outlets=[POSTINGS], execution_timeout=timedelta(minutes=10))
     def report(loads: list[dict], links: dict, run_id=None, outlet_events=None) -> dict:
         from recruitment_month.feeds import pipeline
 

@@ -27,7 +27,7 @@ already sent are not sent again. To reprocess a file, upload it again with any c
 what failed).
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import dag, task
 
@@ -47,7 +47,7 @@ from recruitment_month.tags import Tag
     doc_md=__doc__,
 )
 def provincial_reports():
-    @task
+    @task(execution_timeout=timedelta(minutes=8))
     def collect(run_id=None) -> dict:
         from recruitment_month import warehouse
         from recruitment_month.reports import pipeline
@@ -55,21 +55,21 @@ def provincial_reports():
         result = pipeline.collect(warehouse.engine(), run_id=run_id)
         return {"seen": result.seen, "new": result.new}
 
-    @task
+    @task(execution_timeout=timedelta(minutes=20))
     def process(collected: dict, run_id=None) -> dict:
         from recruitment_month import warehouse
         from recruitment_month.reports import pipeline
 
         return pipeline.run_process(warehouse.engine(), run_id=run_id, collected=collected)
 
-    @task
+    @task(execution_timeout=timedelta(minutes=10))
     def notify(summary: dict) -> dict:
         from recruitment_month import warehouse
         from recruitment_month.reports import pipeline
 
         return pipeline.notify(warehouse.engine(), summary["file_ids"])
 
-    @task(outlets=[REPORTS])
+    @task(outlets=[REPORTS], execution_timeout=timedelta(minutes=2))
     def announce(summary: dict, outlet_events=None) -> None:
         from airflow.exceptions import AirflowSkipException
 

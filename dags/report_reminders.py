@@ -24,7 +24,7 @@ a unit that has submitted since is skipped. A missed step is sent by rerunning t
 the ledger row says why; the retry resends only what failed.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import CronTriggerTimetable, dag, task
 
@@ -50,7 +50,7 @@ def report_reminders():
 
         return pipeline.catch_up(warehouse.engine(), run_id=run_id)
 
-    @task
+    @task(execution_timeout=timedelta(minutes=15))
     def send_reminders(logical_date=None, dag_run=None) -> dict:
         from recruitment_month import reminders, warehouse
 

@@ -1,15 +1,16 @@
 """Policies as tests: the bag holds exactly the project's DAGs, each with an owner, known tags, docs,
-retries and a failure alert; DAG files import nothing heavy at parse time."""
+retries, a time limit and a failure alert; DAG files import nothing heavy at parse time."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from recruitment_month.dag_defaults import OWNER
+from recruitment_month.dag_defaults import DEFAULT_ARGS, OWNER
 from recruitment_month.tags import Tag
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
@@ -52,6 +53,29 @@ def test_dag_policies(bag, dag_id):
             t.on_failure_callback if isinstance(t.on_failure_callback, list) else [t.on_failure_callback]
         )
         assert any(callable(c) for c in callbacks), f"{t.task_id} alerts nobody when it fails"
+
+
+# Nothing may hang a DAG's runs: a task past its limit fails (and is retried) instead of holding the run.
+LONGEST_TASK = timedelta(hours=1)
+
+
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED_DAG_IDS))
+def test_every_task_has_a_time_limit(bag, dag_id):
+    dag = bag.dags[dag_id]
+    assert dag.tasks, f"{dag_id} has no tasks"
+    for t in dag.tasks:
+        limit = t.execution_timeout
+        assert isinstance(limit, timedelta), f"{dag_id}.{t.task_id} has no execution_timeout"
+        assert timedelta(0) < limit <= LONGEST_TASK, f"{dag_id}.{t.task_id}: execution_timeout {limit}"
+
+
+def test_a_run_of_the_ten_minute_poll_fits_before_the_next_one_is_late(bag):
+    """provincial_reports runs every 10 minutes with one active run: each task's limit is below the
+    default, so a stalled inbox or mail server costs a few runs, not half an hour each."""
+    dag = bag.dags["provincial_reports"]
+    limits = {t.task_id: t.execution_timeout for t in dag.tasks}
+    assert set(limits) == {"collect", "process", "notify", "announce"}
+    assert all(limit < DEFAULT_ARGS["execution_timeout"] for limit in limits.values()), limits
 
 
 @pytest.mark.parametrize("path", sorted(DAGS.glob("*.py")), ids=lambda p: p.name)
