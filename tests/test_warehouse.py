@@ -150,3 +150,48 @@ def test_seen_times_move_to_their_own_table_and_back(empty_warehouse):
     with engine.connect() as conn:
         back = conn.execute(text("SELECT first_seen_at, last_seen_at FROM core_posting")).one()
     assert [schema.UTCDateTime().process_result_value(v, engine.dialect) for v in back] == [first, last]
+
+
+def test_inbox_accounting_keeps_old_files_and_downgrades(empty_warehouse):
+    """0009: a file registered before keeps its landing time as the storage's time; the downgrade drops
+    the poll and skip tables and the files refused unread (the old schema cannot hold them)."""
+    from datetime import UTC, datetime
+
+    from alembic import command
+    from sqlalchemy import column, insert, inspect, table, text
+
+    warehouse.migrate(empty_warehouse, "0006")
+    landed = datetime(2022, 11, 11, 1, tzinfo=UTC)
+    old = {
+        "file_id": "110000/" + "a" * 64,
+        "unit_folder": "110000",
+        "sha256": "a" * 64,
+        "file_name": "a.json",
+        "size_bytes": 10,
+        "landed_at": landed,
+        "first_seen_at": landed,
+        "archive_uri": "/archive/aa/" + "a" * 64,
+        "status": "accepted",
+    }
+    old_file = table(
+        "audit_inbox_file", *(column(c, schema.UTCDateTime if c.endswith("_at") else None) for c in old)
+    )
+    engine = warehouse.engine(empty_warehouse)
+    with engine.begin() as conn:
+        conn.execute(insert(old_file), old)
+    warehouse.migrate(empty_warehouse)
+    with engine.begin() as conn:
+        row = conn.execute(select(schema.audit_inbox_file)).mappings().one()
+        assert row["modified_at"] == row["landed_at"] == landed and row["previous_poll_at"] is None
+        refused = dict(old, file_id="110000/" + "b" * 64, sha256=None, archive_uri=None, modified_at=landed)
+        refused["status"] = "rejected"
+        conn.execute(schema.audit_inbox_file.insert(), refused)
+    cfg = warehouse._alembic_config(empty_warehouse)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0006")
+    with engine.connect() as conn:
+        ids = conn.execute(text("SELECT file_id FROM audit_inbox_file")).scalars().all()
+    assert ids == [old["file_id"]]
+    names = set(inspect(engine).get_table_names())
+    assert not {"audit_inbox_poll", "audit_inbox_skip"} & names

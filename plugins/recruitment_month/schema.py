@@ -86,24 +86,66 @@ core_campaign_week = Table(
 )
 
 # Every file seen in an inbox, identified by (unit folder, content hash): processed once; a changed
-# file is a new row. landed_at is the storage's last-modified time when the file was first seen.
+# file is a new row. modified_at is the storage's last-modified time when the file was first seen;
+# landed_at (which decides on time or late) is the later of it and previous_poll_at, the time of the
+# last poll before the one that first saw the file (NULL before the first poll ever): a file a poll did
+# not see cannot have landed before that poll, whatever time its uploader set. A file refused unread
+# (too large) has no content hash or archive copy; its id hashes its listing (name, size, time).
 audit_inbox_file = Table(
     "audit_inbox_file",
     metadata,
     Column("file_id", String(80), primary_key=True),  # <unit_folder>/<sha256>
     Column("unit_folder", String(64), nullable=False),
-    Column("sha256", String(64), nullable=False),
+    Column("sha256", String(64)),
     Column("file_name", Text, nullable=False),
     Column("size_bytes", BigInteger, nullable=False),
     Column("landed_at", UTCDateTime, nullable=False),
     Column("first_seen_at", UTCDateTime, nullable=False),
-    Column("archive_uri", Text, nullable=False),
+    Column("archive_uri", Text),
     Column("status", String(16), nullable=False),  # received | accepted | rejected
     Column("unit_code", String(6)),  # declared in the file, when it could be read
     Column("week_ending", Date),
     Column("revision", Integer),
     Column("processed_at", UTCDateTime),
     Column("run_id", Text),
+    Column("modified_at", UTCDateTime, nullable=False),
+    Column("previous_poll_at", UTCDateTime),
+    Column("first_poll_id", Integer),
+)
+
+# Every poll of the inbox: polled_at is the run's time (never later than the clock), the lower bound of
+# the landing time of every file this poll did not see; listed_at is when the listing began.
+audit_inbox_poll = Table(
+    "audit_inbox_poll",
+    metadata,
+    Column("poll_id", Integer, primary_key=True, autoincrement=True),
+    Column("polled_at", UTCDateTime, nullable=False),
+    Column("listed_at", UTCDateTime, nullable=False),
+    Column("run_id", Text),
+    Column("files", Integer, nullable=False),
+    Column("skipped", Integer, nullable=False),
+)
+
+# Every inbox entry that is not (or not yet) a report file, with the reason: temporary uploads, Office
+# lock files, links, files outside a unit's folder, content already received, an archive that failed.
+# Keyed by the entry's listing (path, size, time), so a rerun updates the row instead of adding one;
+# reported_at is set when the data engineers were alerted about an entry that stayed.
+audit_inbox_skip = Table(
+    "audit_inbox_skip",
+    metadata,
+    Column("entry_key", String(64), primary_key=True),
+    Column("unit_folder", Text),
+    Column("path", Text, nullable=False),  # relative to the inbox
+    Column("reason", String(32), nullable=False),
+    Column("detail", Text),
+    Column("size_bytes", BigInteger),
+    Column("modified_at", UTCDateTime),
+    Column("first_poll_id", Integer, nullable=False),
+    Column("last_poll_id", Integer, nullable=False),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("polls", Integer, nullable=False),
+    Column("reported_at", UTCDateTime),
 )
 
 

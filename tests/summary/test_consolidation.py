@@ -58,18 +58,24 @@ def env(warehouse_url, mail_sink, tmp_path, monkeypatch):
 
             os.utime(path, (landed.timestamp(), landed.timestamp()))
 
-        def collect(self):
+        def collect(self, moment):
+            """What the DAG's catch-up task does in a run at ``moment``: the poll takes the run's time
+            from the task's context, as under Airflow (files put later with earlier times still count
+            as landed then, because these runs replay the campaign's past weeks)."""
+            from airflow.sdk.execution_time.context import set_current_context
+
             self.runs += 1
-            return reports.catch_up(engine, run_id=f"r{self.runs}")
+            with set_current_context({"logical_date": moment}):
+                return reports.catch_up(engine, run_id=f"r{self.runs}")
 
         def consolidate(self, moment):
-            self.collect()
+            self.collect(moment)
             versions = pipeline.consolidate(engine, moment)
             pipeline.send(engine, versions)
             return versions
 
         def remind(self, moment):
-            self.collect()
+            self.collect(moment)
             return reminders.run(engine, moment)
 
         def mails(self, kind=None):

@@ -2,6 +2,10 @@
 
 Rendered from Jinja2 templates in ``include/templates/email``; one message per processed file, keyed by
 the file in the notification ledger. A file that declares another unit also alerts the data engineers.
+
+File and folder names come from the uploader and may hold line breaks or control characters: every
+subject is built from ``text.one_line`` of them (a break in a header would start another header, and
+the message could not be built at all), and bodies show them flattened the same way.
 """
 
 from __future__ import annotations
@@ -10,8 +14,11 @@ from functools import cache
 from pathlib import Path
 
 from recruitment_month.notifications import Mail
+from recruitment_month.text import one_line
 
 TEMPLATES = Path(__file__).resolve().parents[3] / "include" / "templates" / "email"
+# How much of a file or folder name a body shows (a name is at most 255 bytes on most file systems).
+NAME_CHARS = 260
 # The figures a receipt shows, in this order.
 RECEIPT_FIGURES = (
     "job_fairs_online",
@@ -81,7 +88,7 @@ def for_outcome(outcome, campaign, units) -> list[Mail]:
     common = {
         "ministry": campaign.ministry,
         "campaign_name": campaign.name,
-        "file_name": outcome.file_name,
+        "file_name": one_line(outcome.file_name, NAME_CHARS),
         "landed_local": local(outcome.landed_at, campaign),
     }
     mails: list[Mail] = []
@@ -106,7 +113,9 @@ def for_outcome(outcome, campaign, units) -> list[Mail]:
             "warnings": warnings,
         }
         timeliness = "按时" if context["on_time"] else "逾期"
-        subject = f"【校园招聘月】周报已收到（{timeliness}）：{unit.name} {week_label(week, campaign)}"
+        subject = one_line(
+            f"【校园招聘月】周报已收到（{timeliness}）：{unit.name} {week_label(week, campaign)}"
+        )
         if warnings:
             subject += f"，{len(warnings)}处数据请核实"
         text, html = render("receipt", subject=subject, heading="周报已收到", accent="#1a7f37", **context)
@@ -129,12 +138,15 @@ def for_outcome(outcome, campaign, units) -> list[Mail]:
         {"where": _where(p), "value": "（空）" if p.value in (None, "") else p.value, "message": p.message}
         for p in rejects
     ]
-    unit_name = unit.name if unit else f"目录 {outcome.folder} 的报送人"
-    subject = f"【校园招聘月】周报未通过校验，请修改后重新报送：{unit_name} {week_label(week, campaign)}"
+    folder = one_line(outcome.folder, NAME_CHARS)
+    unit_name = unit.name if unit else f"目录 {folder} 的报送人"
+    subject = one_line(
+        f"【校园招聘月】周报未通过校验，请修改后重新报送：{unit_name} {week_label(week, campaign)}"
+    )
     context = {
         **common,
         "unit_name": unit_name,
-        "folder": f"{outcome.folder}/",
+        "folder": f"{folder}/",
         "deadline_local": local(campaign.deadline(week), campaign) if week else None,
         "problems": problems,
     }
@@ -157,8 +169,8 @@ def for_outcome(outcome, campaign, units) -> list[Mail]:
             "A file in a unit's inbox folder declares another unit, or lies outside any unit's folder.",
             "It was rejected and archived; no report was overwritten. Check who has access to this folder.",
             "",
-            f"Folder: {outcome.folder}",
-            f"File: {outcome.file_name} (landed {outcome.landed_at.isoformat()})",
+            f"Folder: {folder}",
+            f"File: {one_line(outcome.file_name, NAME_CHARS)} (landed {outcome.landed_at.isoformat()})",
             f"File id: {outcome.file_id}",
             *[f"{p.rule}: {p.field}={p.value!r}: {p.message}" for p in security],
         ]
@@ -168,7 +180,9 @@ def for_outcome(outcome, campaign, units) -> list[Mail]:
                 kind="security_alert",
                 subject_ref=outcome.file_id,
                 recipients=engineers,
-                subject=f"[校园招聘月数据平台] 报送目录与填报单位不符 Inbox security: {outcome.folder}/{outcome.file_name}",
+                subject=one_line(
+                    f"[校园招聘月数据平台] 报送目录与填报单位不符 Inbox security: {outcome.folder}/{outcome.file_name}"
+                ),
                 text="\n".join(lines),
             )
         )

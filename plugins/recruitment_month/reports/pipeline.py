@@ -39,77 +39,319 @@ def archive_url() -> str:
 
 @dataclass
 class CollectResult:
-    seen: int = 0
-    new: int = 0
+    seen: int = 0  # report files in the inbox (skipped entries not counted)
+    new: int = 0  # registered by this poll
     file_ids: list[str] = field(default_factory=list)
+    refused: int = 0  # too large: registered as rejected without being read
+    skipped: int = 0  # entries that are not report files (recorded in audit_inbox_skip)
+    poll_id: int | None = None
+
+
+def poll_time(now: datetime) -> datetime:
+    """The time a poll stands for: inside an Airflow task, the run's time (the campaign's clock, which a
+    replay of past weeks sets too), never later than ``now``; outside a task, ``now``."""
+    try:
+        from airflow.sdk import get_current_context
+
+        context = get_current_context()
+    except RuntimeError:  # not running inside a task: the clock is the only time there is
+        return now
+    run = context.get("dag_run")
+    moment = (
+        context.get("logical_date") or getattr(run, "logical_date", None) or getattr(run, "run_after", None)
+    )
+    return min(moment, now) if moment else now
 
 
 def collect(
-    engine: Engine, *, inbox: str | None = None, archive: str | None = None, run_id: str = ""
+    engine: Engine,
+    *,
+    inbox: str | None = None,
+    archive: str | None = None,
+    run_id: str = "",
+    polled_at: datetime | None = None,
 ) -> CollectResult:
-    """Register and archive every inbox file not seen before; its landing time is recorded now."""
+    """One poll of the inbox, accounting for every entry in it.
+
+    The poll is recorded first, with every entry that is not a report file and why (an alert goes to the
+    data engineers about one that stays). Then each report file not seen before is read (at most
+    ``max_report_file_bytes``), archived and registered *received*, in its own transaction; one larger
+    than that is registered *rejected* (rule ``file_too_large``) without being read or archived, and its
+    unit is answered like any rejected file. Its landing time is the later of the storage's time and the
+    previous poll's. When a file cannot be archived the others are still collected, and then the task
+    fails naming it; the next poll retries it.
+    """
     from sqlalchemy import select
 
-    from recruitment_month import schema, warehouse
+    from recruitment_month import config, schema
     from recruitment_month.reports import inbox as storage
+    from recruitment_month.text import one_line
 
     inbox = inbox or inbox_url()
     archive = archive or archive_url()
-    t = schema.audit_inbox_file
+    limit = config.campaign().max_report_file_bytes
+    listed_at = datetime.now(UTC)
+    polled_at = min(polled_at or poll_time(listed_at), listed_at)
     entries = storage.scan(inbox)
-    result = CollectResult(seen=len(entries))
-    with engine.connect() as conn:
+    files = [e for e in entries if e.skip is None]
+    result = CollectResult(seen=len(files), skipped=len(entries) - len(files))
+    t, skips_table = schema.audit_inbox_file, schema.audit_inbox_skip
+
+    with engine.begin() as conn:
+        poll_id = result.poll_id = _record_poll(conn, polled_at, listed_at, run_id, result)
         known = {
-            (r.unit_folder, r.file_name, r.size_bytes, r.landed_at)
-            for r in conn.execute(select(t.c.unit_folder, t.c.file_name, t.c.size_bytes, t.c.landed_at))
+            (r.unit_folder, r.file_name, r.size_bytes, r.modified_at)
+            for r in conn.execute(select(t.c.unit_folder, t.c.file_name, t.c.size_bytes, t.c.modified_at))
         }
-    now = datetime.now(UTC)
-    for entry in entries:
-        if (entry.folder, entry.name, entry.size, entry.modified_at) in known:
+        skips = {r.entry_key: r for r in conn.execute(select(skips_table))}
+        _record_skips(conn, entries, skips, poll_id, polled_at)
+
+    failures: list[Exception] = []
+    for entry in files:
+        seen_before = skips.get(entry.key)
+        if (entry.folder, entry.name, entry.size, entry.modified_at) in known or (
+            seen_before is not None and seen_before.reason == storage.DUPLICATE_CONTENT
+        ):
             continue
-        content = storage.read(inbox, entry)
-        sha256 = storage.sha256_of(inbox, entry, content)
+        with engine.connect() as conn:
+            first_poll = seen_before.first_poll_id if seen_before is not None else poll_id
+            previous_poll_at = _previous_poll_at(conn, first_poll)
+        landed_at = max(entry.modified_at, previous_poll_at) if previous_poll_at else entry.modified_at
+        arrival = {
+            "landed_at": landed_at,
+            "modified_at": entry.modified_at,
+            "previous_poll_at": previous_poll_at,
+            "first_poll_id": first_poll,
+            "first_seen_at": listed_at,
+            "run_id": run_id,
+        }
+        if entry.size > limit:
+            _refuse_too_large(engine, entry, entry.size, limit, arrival, grew=False)
+            result.refused += 1
+            continue
+        try:
+            content = storage.read(inbox, entry, limit)
+        except FileNotFoundError:
+            log.warning("%s was removed between listing and reading; not collected", one_line(entry.relative))
+            continue
+        if len(content) > limit:  # it grew after it was listed
+            _refuse_too_large(engine, entry, max(entry.size, len(content)), limit, arrival, grew=True)
+            result.refused += 1
+            continue
+        sha256 = storage.sha256_of(content)
         file_id = f"{entry.folder}/{sha256}"
-        uri = storage.archive(archive, sha256, inbox, entry, content)
-        with engine.begin() as conn:
+        with engine.connect() as conn:
             before = conn.execute(select(t.c.file_id).where(t.c.file_id == file_id)).first()
-            if before is not None:
-                log.info(
-                    "%s/%s has the content of a file already received; not processed again",
-                    entry.folder,
-                    entry.name,
-                )
-                continue
-            warehouse.insert_ignore(
-                conn,
-                t,
-                [
-                    {
-                        "file_id": file_id,
-                        "unit_folder": entry.folder,
-                        "sha256": sha256,
-                        "file_name": entry.name,
-                        "size_bytes": entry.size,
-                        "landed_at": entry.modified_at,
-                        "first_seen_at": now,
-                        "archive_uri": uri,
-                        "status": "received",
-                        "run_id": run_id,
-                    }
-                ],
-                ["file_id"],
+        if before is not None:
+            log.info(
+                "%s has the content of a file already received (%s); not processed again",
+                one_line(entry.relative),
+                file_id,
             )
+            with engine.begin() as conn:
+                _record_skip(conn, entry, storage.DUPLICATE_CONTENT, poll_id, polled_at, detail=file_id)
+            continue
+        try:
+            uri = storage.archive(archive, sha256, entry, content)
+        except storage.ArchiveError as exc:
+            log.error("%s", exc)
+            with engine.begin() as conn:
+                _record_skip(conn, entry, storage.ARCHIVE_FAILED, poll_id, polled_at, detail=str(exc))
+            failures.append(exc)
+            continue
+        with engine.begin() as conn:
+            inserted = _register(
+                conn,
+                {
+                    **arrival,
+                    "file_id": file_id,
+                    "unit_folder": entry.folder,
+                    "sha256": sha256,
+                    "file_name": entry.name,
+                    "size_bytes": len(content),
+                    "archive_uri": uri,
+                    "status": "received",
+                },
+            )
+            conn.execute(skips_table.delete().where(skips_table.c.entry_key == entry.key))
+        if not inserted:  # a concurrent poll registered the same content a moment ago
+            continue
         result.new += 1
         result.file_ids.append(file_id)
         log.info(
-            "New file %s/%s (%s bytes, landed %s) archived at %s",
-            entry.folder,
-            entry.name,
-            entry.size,
+            "New file %s (%s bytes, stored %s, landed %s) archived at %s",
+            one_line(entry.relative),
+            len(content),
             entry.modified_at,
+            landed_at,
             uri,
         )
+    if failures:
+        raise storage.ArchiveError(
+            f"{len(failures)} file(s) could not be archived and were not collected "
+            f"(the next poll retries them); first: {failures[0]}"
+        ) from failures[0]
     return result
+
+
+def _record_poll(conn: Connection, polled_at: datetime, listed_at: datetime, run_id: str, result) -> int:
+    from recruitment_month.schema import audit_inbox_poll as p
+
+    inserted = conn.execute(
+        p.insert().values(
+            polled_at=polled_at, listed_at=listed_at, run_id=run_id, files=result.seen, skipped=result.skipped
+        )
+    )
+    return int(inserted.inserted_primary_key[0])
+
+
+def _previous_poll_at(conn: Connection, poll_id: int) -> datetime | None:
+    """The time of the last poll before ``poll_id``: a file it did not see landed after it."""
+    from sqlalchemy import select
+
+    from recruitment_month.schema import audit_inbox_poll as p
+
+    return conn.execute(
+        select(p.c.polled_at).where(p.c.poll_id < poll_id).order_by(p.c.poll_id.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def _register(conn: Connection, row: dict) -> bool:
+    """Insert the file's row unless its id is there already; True when this call inserted it."""
+    from sqlalchemy import select
+
+    from recruitment_month import schema, warehouse
+
+    t = schema.audit_inbox_file
+    if conn.execute(select(t.c.file_id).where(t.c.file_id == row["file_id"])).first() is not None:
+        return False
+    warehouse.insert_ignore(conn, t, [row], ["file_id"])
+    return True
+
+
+def _record_skips(conn: Connection, entries, skips: dict, poll_id: int, polled_at: datetime) -> None:
+    """This poll's sighting of every entry that is not a report file, or was not collected before."""
+    for entry in entries:
+        if entry.skip is not None:
+            _record_skip(conn, entry, entry.skip, poll_id, polled_at, known=skips.get(entry.key))
+        elif entry.key in skips:
+            _record_skip(conn, entry, skips[entry.key].reason, poll_id, polled_at, known=skips[entry.key])
+
+
+def _record_skip(
+    conn: Connection,
+    entry,
+    reason: str,
+    poll_id: int,
+    polled_at: datetime,
+    *,
+    detail: str | None = None,
+    known=None,
+) -> None:
+    """Insert the entry's row, or move its last sighting to this poll (once per poll)."""
+    from sqlalchemy import select, update
+
+    from recruitment_month import warehouse
+    from recruitment_month.schema import audit_inbox_skip as s
+
+    if known is None:
+        known = conn.execute(select(s).where(s.c.entry_key == entry.key)).first()
+    if known is None:
+        warehouse.insert_ignore(
+            conn,
+            s,
+            [
+                {
+                    "entry_key": entry.key,
+                    "unit_folder": entry.folder or None,
+                    "path": entry.relative,
+                    "reason": reason,
+                    "detail": detail,
+                    "size_bytes": entry.size,
+                    "modified_at": entry.modified_at,
+                    "first_poll_id": poll_id,
+                    "last_poll_id": poll_id,
+                    "first_seen_at": polled_at,
+                    "last_seen_at": polled_at,
+                    "polls": 1,
+                }
+            ],
+            ["entry_key"],
+        )
+        return
+    values = {"reason": reason, "detail": detail} if detail is not None else {}
+    conn.execute(
+        update(s)
+        .where(s.c.entry_key == entry.key, s.c.last_poll_id != poll_id)
+        .values(last_poll_id=poll_id, last_seen_at=polled_at, polls=s.c.polls + 1, **values)
+    )
+    if values:
+        conn.execute(update(s).where(s.c.entry_key == entry.key).values(**values))
+
+
+def _mebibytes(size: int) -> str:
+    return f"{size / (1 << 20):.1f} MB"
+
+
+def _refuse_too_large(engine: Engine, entry, size: int, limit: int, arrival: dict, *, grew: bool) -> None:
+    """Register the file *rejected* (rule ``file_too_large``) without reading or archiving it; its id is
+    the hash of its listing. ``run_process`` reports it and ``notify`` answers its unit."""
+    from recruitment_month import schema
+    from recruitment_month.text import one_line
+
+    file_id = f"{entry.folder}/{entry.key}"
+    problem = Problem(
+        rule="file_too_large",
+        severity=Severity.REJECT,
+        field=None,
+        value=str(size),
+        message=(
+            f"文件大小为{'至少' if grew else ''} {_mebibytes(size)}（{size:,} 字节），超过了每份周报 "
+            f"{_mebibytes(limit)}（{limit:,} 字节）的上限，系统未读取也未保存该文件。"
+            "一份周报通常不足 1 MB：请确认上传的是本单位的周报（教育部模板 .xlsx，或 CSV / JSON 格式），"
+            "删除多余的工作表、图片或附件后重新上传。"
+        ),
+    )
+    with engine.begin() as conn:
+        inserted = _register(
+            conn,
+            {
+                **arrival,
+                "file_id": file_id,
+                "unit_folder": entry.folder,
+                "sha256": None,
+                "file_name": entry.name,
+                "size_bytes": entry.size,  # as listed, so that the next poll knows it
+                "archive_uri": None,
+                "status": "rejected",
+                "processed_at": datetime.now(UTC),
+            },
+        )
+        if not inserted:
+            return
+        conn.execute(
+            schema.audit_report_problem.insert(),
+            [
+                {
+                    "file_id": file_id,
+                    "seq": 1,
+                    "rule": problem.rule,
+                    "severity": str(problem.severity),
+                    "field": problem.field,
+                    "value": problem.value,
+                    "row_number": None,
+                    "cell": None,
+                    "message": problem.message,
+                }
+            ],
+        )
+    log.warning(
+        "Refused %s unread: %s bytes, above the limit of %s bytes (file id %s)",
+        one_line(entry.relative),
+        size,
+        limit,
+        file_id,
+    )
 
 
 @dataclass
