@@ -182,3 +182,52 @@ def test_the_parsing_process_killed_mid_file_breaks_only_that_file(tmp_path):
         result = parser.parse(report("110000"), "next.json", max_bytes=5 << 20)  # a fresh child
         assert result.record and result.record["unit_code"] == "110000"
         assert result.record["week_ending"] == date.fromisoformat(WEEK1.isoformat())
+
+
+@pytest.mark.parametrize(
+    "empty_warehouse", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)  # a server restart, as its clients see it: the connection is terminated by the server
+def test_the_warehouse_lost_mid_run_fails_the_task_and_the_retry_loads_each_file_once(env):
+    import psycopg
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+
+    from conftest import PG
+
+    for hour, unit in enumerate(("110000", "120000", "130000"), start=9):
+        env.put(unit, f"{unit}.json", report(unit), hour=hour)
+    pipeline.collect(env.engine, run_id="r1")
+    reports_written = []
+
+    def terminate_at_the_second_report(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().lower().startswith("insert into core_report"):
+            reports_written.append(statement)
+            if len(reports_written) == 2:
+                with psycopg.connect(autocommit=True, **PG) as admin:
+                    admin.execute("SELECT pg_terminate_backend(%s)", [cursor.connection.info.backend_pid])
+
+    event.listen(env.engine, "before_cursor_execute", terminate_at_the_second_report)
+    try:
+        with pytest.raises(OperationalError):
+            pipeline.run_process(env.engine, run_id="r1")
+    finally:
+        event.remove(env.engine, "before_cursor_execute", terminate_at_the_second_report)
+    files = env.files()
+    assert [files[f"{u}.json"]["status"] for u in ("110000", "120000", "130000")] == [
+        "accepted",
+        "received",  # its transaction was lost whole: no report, no problems, no message
+        "received",
+    ]
+    with env.engine.connect() as conn:
+        assert conn.execute(select(schema.core_report.c.unit_code)).scalars().all() == ["110000"]
+        outbox = conn.execute(select(schema.audit_notification.c.message_key)).scalars().all()
+    assert outbox == [f"receipt/{files['110000.json']['file_id']}"]
+
+    env.run()  # the task's retry
+    files = env.files()
+    assert {f["status"] for f in files.values()} == {"accepted"}
+    with env.engine.connect() as conn:
+        units = sorted(conn.execute(select(schema.core_report.c.unit_code)).scalars())
+    assert units == ["110000", "120000", "130000"]
+    keys = [m["X-Recruitment-Message-Key"] for m in env.mails()]
+    assert sorted(keys) == sorted(f"receipt/{f['file_id']}" for f in files.values())
