@@ -21,11 +21,18 @@ moment is looked at: a week without a summary gets its preliminary one (computed
 by the deadline, whenever the run happens); a week with one is recomputed and gets a new version only
 if something changed. Fridays outside the campaign do nothing.
 
-**Rerun.** Clear any task: an unchanged week writes no new version and the ledger never sends a
-version twice. To resend a version, delete its row from `audit_notification` and clear `email_summaries`.
+**Outbox.** `consolidate` writes each new version and its email in one transaction; `email_summaries`
+sends whatever this DAG has waiting in the outbox (`audit_notification`), oldest first, and runs even
+when an earlier task failed. A version stored while the mail server was down goes out with the next
+run, whichever it is.
+
+**Rerun.** Clear any task: an unchanged week writes no new version and the outbox never sends a
+version twice. To resend a version, set its row's `status` in `audit_notification` to `failed` and
+clear `email_summaries`.
 
 **When it fails.** `collect_reports`: as `provincial_reports`. `consolidate`: the warehouse (the log
-names the week). `email_summaries`: SMTP — the ledger row says why; the retry resends only what failed.
+names the week). `email_summaries`: SMTP — the outbox row says why (`last_error`); it stays waiting
+and any later run sends it.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -64,16 +71,15 @@ def friday_consolidation():
 
         return pipeline.consolidate(warehouse.engine(), logical_date or dag_run.run_after)
 
-    @task(execution_timeout=timedelta(minutes=15))
-    def email_summaries(versions: list[dict]) -> dict:
+    @task(trigger_rule="all_done", execution_timeout=timedelta(minutes=15))
+    def email_summaries() -> dict:
         from recruitment_month import warehouse
         from recruitment_month.summary import pipeline
 
-        return pipeline.send(warehouse.engine(), versions)
+        return pipeline.deliver(warehouse.engine())
 
     versions = consolidate()
-    collect_reports() >> versions
-    email_summaries(versions)
+    collect_reports() >> versions >> email_summaries()
 
 
 friday_consolidation()

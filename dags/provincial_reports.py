@@ -15,16 +15,17 @@ happened to their file.
 **Tasks.** `collect` archives every new file (content-addressed) and records its landing time, the
 storage's last-modified time, which decides on time or late. `process` parses, validates (suite
 `include/expectations/provincial_report.json` plus the history and outlier rules) and loads each file
-in its own transaction. `notify` sends the receipt or rejection notice of each processed file through
-the notification ledger. `announce` emits the Asset that makes `friday_consolidation` revise a summary.
+in its own transaction, together with its receipt or rejection notice, written to the outbox
+(`audit_notification`) as *pending*. `notify` sends everything waiting in the outbox for this DAG, oldest
+first, whichever run wrote it, and runs even when `process` failed. `announce` emits the Asset that makes `friday_consolidation` revise a summary.
 
 **Rerun.** Clear any task of any run: files already processed are not processed again and messages
 already sent are not sent again. To reprocess a file, upload it again with any change.
 
 **When it fails.** `collect`: the inbox is unreachable or the warehouse is down (check the connection).
 `process`: a file broke the pipeline itself (the log names it; the file stays *received* and is retried).
-`notify`: the SMTP server refused (the ledger row `audit_notification` says why; a retry resends only
-what failed).
+`notify`: the SMTP server refused or is down (the outbox row in `audit_notification` says why; the
+messages wait there and the next run sends them).
 """
 
 from datetime import UTC, datetime, timedelta
@@ -62,12 +63,12 @@ def provincial_reports():
 
         return pipeline.run_process(warehouse.engine(), run_id=run_id, collected=collected)
 
-    @task(execution_timeout=timedelta(minutes=10))
-    def notify(summary: dict) -> dict:
+    @task(trigger_rule="all_done", execution_timeout=timedelta(minutes=10))
+    def notify() -> dict:
         from recruitment_month import warehouse
         from recruitment_month.reports import pipeline
 
-        return pipeline.notify(warehouse.engine(), summary["file_ids"])
+        return pipeline.notify(warehouse.engine())
 
     @task(outlets=[REPORTS], execution_timeout=timedelta(minutes=2))
     def announce(summary: dict, outlet_events=None) -> None:
@@ -78,7 +79,7 @@ def provincial_reports():
         outlet_events[REPORTS].extra = {"weeks": summary["accepted_weeks"], "accepted": summary["accepted"]}
 
     summary = process(collect())
-    notify(summary)
+    summary >> notify()
     announce(summary)
 
 

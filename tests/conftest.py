@@ -137,3 +137,73 @@ def mail_sink(tmp_path, monkeypatch):
     with MailSink(tmp_path / "mail", port=0) as sink:
         monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps(sink.connection))
         yield sink
+
+
+class ChatReceiver:
+    """A local HTTP server speaking the DingTalk custom robot API: records each message, answers
+    ``errcode`` 0 (or ``fail_with``, an HTTP status, while that is set)."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        receiver = self
+        self.messages: list[dict] = []
+        self.tokens: list[str] = []
+        self.fail_with: int | None = None
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                from urllib.parse import parse_qs, urlparse
+
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if receiver.fail_with:
+                    self.send_response(receiver.fail_with)
+                    self.end_headers()
+                    return
+                receiver.messages.append(json.loads(body))
+                receiver.tokens.extend(parse_qs(urlparse(self.path).query).get("access_token", []))
+                answer = b'{"errcode": 0, "errmsg": "ok"}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def connection(self) -> dict:
+        return {
+            "conn_type": "dingding",
+            "host": f"http://127.0.0.1:{self.server.server_address[1]}",
+            "password": "robot-token",
+        }
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def chat_receiver(monkeypatch):
+    """The data engineers' chat group: ``dingding_default`` points at a local DingTalk-like server."""
+    receiver = ChatReceiver()
+    monkeypatch.setenv("AIRFLOW_CONN_DINGDING_DEFAULT", json.dumps(receiver.connection))
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A port on which nothing listens: a mail server (or any server) that is down."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

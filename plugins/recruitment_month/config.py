@@ -76,6 +76,14 @@ class Recipients(_Strict):
     data_engineers: list[Email] = Field(min_length=1)
 
 
+class ParseLimits(_Strict):
+    """How far one untrusted report file may go before it is quarantined (``reports/isolation.py``)."""
+
+    memory_mb: int = Field(default=1024, ge=128)  # address space of the parsing process
+    seconds: float = Field(default=60, gt=0)  # wall time to parse one file
+    attempts: int = Field(default=3, ge=1, le=10)  # tries before the file is quarantined
+
+
 class Campaign(_Strict):
     code: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
     name: str
@@ -92,6 +100,7 @@ class Campaign(_Strict):
     sender: Email
     key_industries: list[str] = Field(min_length=1)
     max_report_file_bytes: int = Field(gt=0)
+    parse_limits: ParseLimits = ParseLimits()
 
     @field_validator("timezone")
     @classmethod

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WINDOW = timedelta(hours=1)
+OWNER = "report_reminders"  # the DAG whose runs deliver reminders and escalations
 
 
 @dataclass(frozen=True)
@@ -156,27 +157,73 @@ def mails_for(step: Step, pending: dict[str, str | None], campaign: Campaign, mo
 
 
 def run(engine: Engine, moment: datetime, window: timedelta = WINDOW) -> dict:
-    """Send every step due at ``moment``; returns what was sent per step."""
+    """Write every step due at ``moment`` to the outbox, then deliver; returns what each step queued.
+
+    A step's recipients are decided and its messages written in one transaction. Before delivering,
+    a reminder still waiting in the outbox for a unit whose report has been accepted since is
+    withdrawn: after a mail outage nobody is asked for a report they have already sent."""
     from recruitment_month import config, notifications
 
     campaign = config.campaign()
     report = {}
     for step in due(campaign, moment, window):
-        with engine.connect() as conn:
+        with engine.begin() as conn:
             # Live status at send time: a unit that has submitted since the step's hour (a late run,
             # a rerun) is not written to.
             pending = outstanding(conn, campaign, step.week, max(moment, datetime.now(UTC)))
-        mails = mails_for(step, pending, campaign, moment)
-        counts = notifications.send_all(engine, mails)
-        report[f"{step.week}/{step.name}"] = {"units": sorted(pending), **counts}
+            queued = notifications.enqueue(conn, mails_for(step, pending, campaign, moment), owner=OWNER)
+        report[f"{step.week}/{step.name}"] = {"units": sorted(pending), "queued": queued}
         log.info(
-            "Reminder step %s of week %s: %d unit(s) outstanding %s; %s",
+            "Reminder step %s of week %s: %d unit(s) outstanding %s; %d message(s) queued",
             step.name,
             step.week,
             len(pending),
             sorted(pending),
-            counts,
+            queued,
         )
     if not report:
         log.info("No reminder step is due at %s", moment.astimezone(campaign.tz))
-    return report
+    withdrawn = withdraw_settled(engine, campaign)
+    return {"steps": report, "withdrawn": withdrawn, "delivered": deliver(engine)}
+
+
+def deliver(engine: Engine) -> dict[str, int]:
+    from recruitment_month import notifications
+
+    return notifications.deliver(engine, [OWNER, notifications.ALERTS])
+
+
+def withdraw_settled(engine: Engine, campaign: Campaign) -> int:
+    """Mark *withdrawn* every reminder not yet sent whose unit has had a report accepted since."""
+    from sqlalchemy import select, update
+
+    from recruitment_month.schema import audit_notification as t
+    from recruitment_month.summary.compute import first_accepted
+
+    now = datetime.now(UTC)
+    withdrawn = 0
+    with engine.begin() as conn:
+        waiting = conn.execute(
+            select(t.c.message_key, t.c.subject_ref).where(
+                t.c.owner == OWNER, t.c.kind.like("reminder_%"), t.c.status.in_(("pending", "failed"))
+            )
+        ).all()
+        accepted: dict[date, set] = {}
+        for key, ref in waiting:
+            week_text, code = ref.split("/")
+            week = date.fromisoformat(week_text)
+            if week not in accepted:
+                accepted[week] = set(first_accepted(conn, week, now))
+            if code in accepted[week]:
+                conn.execute(
+                    update(t)
+                    .where(t.c.message_key == key, t.c.status.in_(("pending", "failed")))
+                    .values(
+                        status="withdrawn",
+                        last_error="the unit's report was accepted before this could be sent",
+                    )
+                )
+                withdrawn += 1
+    if withdrawn:
+        log.info("Withdrew %d reminder(s) whose unit has reported since", withdrawn)
+    return withdrawn

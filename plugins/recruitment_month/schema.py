@@ -23,6 +23,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -108,6 +109,8 @@ audit_inbox_file = Table(
     Column("revision", Integer),
     Column("processed_at", UTCDateTime),
     Column("run_id", Text),
+    Column("attempts", Integer, nullable=False, server_default="0"),  # processing attempts started
+    Column("last_error", Text),  # why the last attempt broke, when it did
     Column("modified_at", UTCDateTime, nullable=False),
     Column("previous_poll_at", UTCDateTime),
     Column("first_poll_id", Integer),
@@ -220,8 +223,8 @@ audit_load = Table(
     Column("finished_at", UTCDateTime, nullable=False),
 )
 
-# The notification ledger (DESIGN §8): written before and after each send; the key makes a retried
-# task skip what was sent and resend what failed.
+# The outbox: every message, whole, from the moment it is decided until it is sent. The key makes a
+# message exist once; a delivery claims a row before sending it, so no two runs send the same one.
 audit_notification = Table(
     "audit_notification",
     metadata,
@@ -230,12 +233,18 @@ audit_notification = Table(
     Column("subject_ref", String(120), nullable=False),
     Column("recipients", JSON, nullable=False),
     Column("subject", Text, nullable=False),
-    Column("status", String(12), nullable=False),  # pending | sent | failed
+    # pending | sending (claimed by a delivery) | sent | failed (retried) | undeliverable (refused for good)
+    Column("status", String(12), nullable=False),
     Column("attempts", Integer, nullable=False),
     Column("message_id", Text),
     Column("last_error", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
+    Column("channel", String(12), nullable=False, server_default="email"),  # email | chat
+    Column("owner", String(40), nullable=False, server_default=""),  # the DAG that delivers it
+    Column("body", LargeBinary),  # the whole message as it will be sent
+    Column("claimed_at", UTCDateTime),
+    Index("ix_audit_notification_status", "status", "created_at"),
 )
 
 

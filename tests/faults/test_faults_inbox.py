@@ -83,7 +83,7 @@ def env(warehouse_url, mail_sink, tmp_path, monkeypatch):
                 run_id=f"run_{self.runs}",
                 collected={"seen": collected.seen, "new": collected.new},
             )
-            summary["sent"] = pipeline.notify(self.engine, summary["file_ids"])
+            summary["sent"] = pipeline.notify(self.engine)
             return summary
 
         def run(self) -> dict:
@@ -138,7 +138,7 @@ def test_names_with_line_breaks_never_reach_a_header_and_every_notice_is_sent(en
     put(env.inbox / "120000" / "tianjin.json", report("120000"), morning(11))  # after both
     summary = env.run()
     assert (summary["accepted"], summary["rejected"]) == (2, 1), summary
-    assert summary["sent"] == {"sent": 4, "skipped": 0, "failed": 0}  # 2 receipts, 1 rejection, 1 alert
+    assert summary["sent"]["sent"] == 4 and summary["sent"]["failed"] == 0  # 2 receipts, a notice, an alert
     for path in env.sink.files():
         _headers_are_single_lines(path.read_bytes())
     mails = env.mails()
@@ -275,17 +275,27 @@ def test_every_entry_that_is_not_a_report_is_recorded_with_its_reason_once(env):
     skips = {r["path"]: r for r in env.rows(schema.audit_inbox_skip)}
     assert {p: r["reason"] for p, r in skips.items()} == expected
     assert all(r["polls"] == 1 for r in skips.values())
-    before = {
-        t.name: env.rows(t) for t in (schema.audit_inbox_file, schema.core_report, schema.audit_notification)
-    }
-    env.run()  # a rerun: the same rows, each seen once more; nothing else changes
+    assert not [
+        m for m in env.mails() if str(m["X-Recruitment-Message-Key"]).strip().startswith("inbox_skip/")
+    ]
+    tables = (schema.audit_inbox_file, schema.core_report, schema.audit_report_problem)
+    before = {t.name: env.rows(t) for t in tables}
+    env.run()  # a rerun: the same rows, each seen once more, and the engineers are told about each
     again = {r["path"]: r for r in env.rows(schema.audit_inbox_skip)}
     assert set(again) == set(expected) and all(r["polls"] == 2 for r in again.values())
-    after = {
-        t.name: env.rows(t) for t in (schema.audit_inbox_file, schema.core_report, schema.audit_notification)
-    }
-    assert after == before
-    assert len(env.rows(schema.audit_inbox_poll)) == 2
+    assert all(r["reported_at"] is not None for r in again.values())
+    assert {t.name: env.rows(t) for t in tables} == before
+    alerts = [m for m in env.mails() if str(m["X-Recruitment-Message-Key"]).strip().startswith("inbox_skip/")]
+    assert len(alerts) == len(expected)
+    assert all(m["To"] == "data-engineering@example.org" for m in alerts)
+    (stray,) = [m for m in alerts if "stray.json" in m["Subject"]]
+    assert "outside_unit_folder" in stray["Subject"]
+    assert "<inbox>/<unit_code>/" in stray.get_body(("plain",)).get_content()
+    env.run()  # once per entry: a third poll tells nobody again
+    assert len(
+        [m for m in env.mails() if str(m["X-Recruitment-Message-Key"]).strip().startswith("inbox_skip/")]
+    ) == len(expected)
+    assert len(env.rows(schema.audit_inbox_poll)) == 3
 
 
 def test_a_backdated_file_lands_no_earlier_than_the_poll_before_the_one_that_saw_it(env):

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SUITE = "provincial_report"
+OWNER = "provincial_reports"  # the DAG whose runs deliver receipts and notices
 
 
 def inbox_url() -> str:
@@ -105,6 +106,7 @@ def collect(
         }
         skips = {r.entry_key: r for r in conn.execute(select(skips_table))}
         _record_skips(conn, entries, skips, poll_id, polled_at)
+        _alert_stale_skips(conn, poll_id)
 
     failures: list[Exception] = []
     for entry in files:
@@ -289,14 +291,100 @@ def _record_skip(
         conn.execute(update(s).where(s.c.entry_key == entry.key).values(**values))
 
 
+# What an alert about a skipped entry tells the engineer to do, by reason.
+SKIP_ADVICE = {
+    "temporary_upload": "An upload that never completed, or a hidden file. If the unit's report is missing, "
+    "ask the unit to upload it again; delete the entry once it is no longer needed.",
+    "office_lock": "Office's lock file, left behind while a workbook was open or after Office crashed. "
+    "Delete it; if the unit's report itself is missing, ask the unit to upload it.",
+    "link": "Symbolic links are not followed. Put the file itself into the unit's folder (it is then "
+    "collected as a new file) and remove the link.",
+    "not_a_regular_file": "A pipe, socket or device in the inbox. Remove it and find what created it.",
+    "outside_unit_folder": "Files belong in <inbox>/<unit_code>/. Find which unit sent it (its content, the "
+    "upload log), move it into that unit's folder (it is then collected as a new file), or delete it.",
+    "folder_name_too_long": "No unit's folder has such a name (unit folders are the 6-digit codes). Check "
+    "the upload areas' configuration and move the file into its unit's folder.",
+    "archive_failed": "The archive could not store the file (the detail says why: a full disk, missing "
+    "permissions). Fix the archive; the next poll collects the file, with its original landing time.",
+}
+
+
+def _alert_stale_skips(conn: Connection, poll_id: int) -> None:
+    """Tell the data engineers, once per entry, about every skipped entry this poll saw again: an
+    upload in progress is gone by the next poll, one that stays needs a person."""
+    from sqlalchemy import select, update
+
+    from recruitment_month import config, notifications
+    from recruitment_month.notifications import Mail
+    from recruitment_month.reports.inbox import DUPLICATE_CONTENT
+    from recruitment_month.schema import audit_inbox_skip as s
+    from recruitment_month.text import one_line
+
+    stale = (
+        conn.execute(
+            select(s)
+            .where(
+                s.c.last_poll_id == poll_id,
+                s.c.polls >= 2,
+                s.c.reported_at.is_(None),
+                s.c.reason != DUPLICATE_CONTENT,
+            )
+            .order_by(s.c.first_poll_id, s.c.path)
+        )
+        .mappings()
+        .all()
+    )
+    if not stale:
+        return
+    engineers = list(config.campaign().recipients.data_engineers)
+    mails = []
+    for row in stale:
+        path = one_line(row["path"], 300)
+        lines = [
+            f"An entry of the provincial inbox is not processed as a report ({row['reason']}) and has stayed "
+            f"for {row['polls']} polls (first seen {row['first_seen_at'].isoformat()}).",
+            "",
+            f"Path: {path}",
+            f"Size: {row['size_bytes']} bytes; storage time: "
+            f"{row['modified_at'].isoformat() if row['modified_at'] else 'none'}",
+            *([f"Detail: {one_line(row['detail'], 1000)}"] if row["detail"] else []),
+            "",
+            f"What to do: {SKIP_ADVICE.get(row['reason'], 'Look at the entry and remove or move it.')}",
+            f"Audit row: audit_inbox_skip.entry_key = {row['entry_key']}",
+        ]
+        mails.append(
+            Mail(
+                key=f"inbox_skip/{row['entry_key']}",
+                kind="inbox_alert",
+                subject_ref=row["entry_key"],
+                recipients=engineers,
+                subject=one_line(
+                    f"[校园招聘月数据平台] 收件箱文件未处理 Inbox entry skipped ({row['reason']}): {path}"
+                ),
+                text="\n".join(lines),
+            )
+        )
+    notifications.enqueue(conn, mails, owner=OWNER)
+    conn.execute(
+        update(s)
+        .where(s.c.entry_key.in_([r["entry_key"] for r in stale]))
+        .values(reported_at=datetime.now(UTC))
+    )
+    log.warning(
+        "%s skipped inbox entr(ies) stayed since the previous poll; the data engineers are told", len(stale)
+    )
+
+
 def _mebibytes(size: int) -> str:
     return f"{size / (1 << 20):.1f} MB"
 
 
 def _refuse_too_large(engine: Engine, entry, size: int, limit: int, arrival: dict, *, grew: bool) -> None:
     """Register the file *rejected* (rule ``file_too_large``) without reading or archiving it; its id is
-    the hash of its listing. ``run_process`` reports it and ``notify`` answers its unit."""
-    from recruitment_month import schema
+    the hash of its listing. Its rejection notice is written to the outbox with it; ``run_process``
+    reports it and ``notify`` sends the notice."""
+    from recruitment_month import config, notifications, schema
+    from recruitment_month.reports.messages import for_outcome
     from recruitment_month.text import one_line
 
     file_id = f"{entry.folder}/{entry.key}"
@@ -344,6 +432,11 @@ def _refuse_too_large(engine: Engine, entry, size: int, limit: int, arrival: dic
                     "message": problem.message,
                 }
             ],
+        )
+        # The notice is decided with the refusal: both are committed, or neither.
+        (stored,) = _stored_outcomes(conn, [file_id])
+        notifications.enqueue(
+            conn, for_outcome(stored, config.campaign(), config.units().by_code()), owner=OWNER
         )
     log.warning(
         "Refused %s unread: %s bytes, above the limit of %s bytes (file id %s)",
@@ -403,14 +496,21 @@ def _frame(records: list[dict]):
 
 
 def process(engine: Engine, *, run_id: str = "") -> list[FileOutcome]:
-    """Parse, validate and load every file still *received*, in landing order."""
+    """Parse, validate and load every file still *received*, in landing order, each on its own.
+
+    Each file is parsed in a child process with limits (``reports/isolation.py``). A file whose parse
+    breaks (an error, memory or time exhausted, the child killed) is tried again up to
+    ``parse_limits.attempts`` times, counted in the warehouse so that a task killed mid-file counts
+    too, and then quarantined: rejected with the rule ``parse_crashed``, its unit told, the data
+    engineers alerted. Every other file of the run goes on as if it were not there."""
     from sqlalchemy import select
 
     from recruitment_month import config, quality, schema
-    from recruitment_month.reports.parse import parse_report
+    from recruitment_month.reports.isolation import IsolatedParser
 
     campaign = config.campaign()
     units = config.units().by_code()
+    limits = campaign.parse_limits
     t = schema.audit_inbox_file
     with engine.connect() as conn:
         pending = (
@@ -422,45 +522,28 @@ def process(engine: Engine, *, run_id: str = "") -> list[FileOutcome]:
         return []
 
     outcomes: list[FileOutcome] = []
-    for row in pending:
-        outcome = FileOutcome(
-            row["file_id"], row["unit_folder"], row["file_name"], row["landed_at"], "rejected"
-        )
-        outcomes.append(outcome)
-        if row["unit_folder"] not in units:
-            outcome.problems.append(
-                Problem(
-                    rule="folder_unknown",
-                    severity=Severity.REJECT,
-                    field="unit_folder",
-                    value=row["unit_folder"],
-                    message=f"文件放在了目录“{row['unit_folder']}”中，它不是32个填报单位的代码；每个单位只能向自己的目录（6位单位代码）报送。",
-                )
+    with IsolatedParser(memory_mb=limits.memory_mb, seconds=limits.seconds) as parser:
+        for row in pending:
+            outcome = FileOutcome(
+                row["file_id"], row["unit_folder"], row["file_name"], row["landed_at"], "rejected"
             )
-            continue
-        parsed = parse_report(
-            _read_archived(row["archive_uri"]), row["file_name"], max_bytes=campaign.max_report_file_bytes
-        )
-        outcome.problems.extend(parsed.problems)
-        outcome.record = parsed.record
-        declared = parsed.record or parsed.declared
-        outcome.unit_code = declared.get("unit_code")
-        outcome.week_ending = declared.get("week_ending")
-        if outcome.unit_code and outcome.unit_code != row["unit_folder"]:
-            other = units.get(outcome.unit_code)
-            outcome.problems.append(
-                Problem(
-                    rule="unit_folder_mismatch",
-                    severity=Severity.REJECT,
-                    field="unit_code",
-                    value=outcome.unit_code,
-                    message=(
-                        f"文件中填写的填报单位是“{other.name if other else outcome.unit_code}”（{outcome.unit_code}），"
-                        f"但文件报送在“{units[row['unit_folder']].name}”（{row['unit_folder']}）的目录中。"
-                        "每个单位只能报送本单位的数据，请核对填报单位代码。"
-                    ),
+            outcomes.append(outcome)
+            if row["unit_folder"] not in units:
+                outcome.problems.append(
+                    Problem(
+                        rule="folder_unknown",
+                        severity=Severity.REJECT,
+                        field="unit_folder",
+                        value=row["unit_folder"],
+                        message=f"文件放在了目录“{row['unit_folder']}”中，它不是32个填报单位的代码；每个单位只能向自己的目录（6位单位代码）报送。",
+                    )
                 )
-            )
+                continue
+            parsed = _parse_isolated(engine, parser, row, campaign)
+            if parsed is None:
+                outcome.problems.append(_quarantine_problem(row["file_name"]))
+                continue
+            _apply_parse(outcome, parsed, row, units)
 
     # Great Expectations over every readable record of this run at once.
     candidates = [o for o in outcomes if o.record is not None]
@@ -496,16 +579,144 @@ def process(engine: Engine, *, run_id: str = "") -> list[FileOutcome]:
                 )
 
     for outcome in outcomes:
-        _load(engine, outcome, campaign, run_id)
+        _load_isolated(engine, outcome, campaign, run_id)
     return outcomes
+
+
+def _apply_parse(outcome: FileOutcome, parsed, row, units: dict) -> None:
+    """What the parser found, and whether the unit it names is the folder's."""
+    outcome.problems.extend(parsed.problems)
+    outcome.record = parsed.record
+    declared = parsed.record or parsed.declared
+    outcome.unit_code = declared.get("unit_code")
+    outcome.week_ending = declared.get("week_ending")
+    if outcome.unit_code and outcome.unit_code != row["unit_folder"]:
+        other = units.get(outcome.unit_code)
+        outcome.problems.append(
+            Problem(
+                rule="unit_folder_mismatch",
+                severity=Severity.REJECT,
+                field="unit_code",
+                value=outcome.unit_code,
+                message=(
+                    f"文件中填写的填报单位是“{other.name if other else outcome.unit_code}”（{outcome.unit_code}），"
+                    f"但文件报送在“{units[row['unit_folder']].name}”（{row['unit_folder']}）的目录中。"
+                    "每个单位只能报送本单位的数据，请核对填报单位代码。"
+                ),
+            )
+        )
+
+
+QUARANTINE_RULE = "parse_crashed"
+
+
+def _quarantine_problem(file_name: str) -> Problem:
+    from recruitment_month.text import one_line
+
+    return Problem(
+        rule=QUARANTINE_RULE,
+        severity=Severity.REJECT,
+        field="file",
+        value=one_line(file_name, limit=120),
+        message=(
+            "系统多次尝试读取该文件均未成功（文件可能已损坏，或含有系统无法安全处理的内容），"
+            "该文件已被隔离，未计入统计。请用 Excel 或 WPS 打开教育部下发的模板重新填写，"
+            "另存为新的 .xlsx 文件后再次报送；如仍无法报送，请与教育部高校学生司联系。"
+        ),
+    )
+
+
+def _alert_quarantine(conn: Connection, outcome: FileOutcome) -> None:
+    from sqlalchemy import select
+
+    from recruitment_month.alerts import raise_alert
+    from recruitment_month.schema import audit_inbox_file as t
+
+    row = conn.execute(select(t).where(t.c.file_id == outcome.file_id)).mappings().one()
+    raise_alert(
+        conn,
+        key=f"quarantine/{outcome.file_id}",
+        subject_ref=outcome.file_id,
+        title=f"文件已隔离 Report file quarantined: {outcome.folder}/{outcome.file_name}",
+        text="\n".join(
+            [
+                f"The file {outcome.file_name!r} from unit folder {outcome.folder} broke processing "
+                f"{row['attempts']} time(s) and is quarantined (rule {QUARANTINE_RULE}).",
+                f"Last error: {row['last_error']}",
+                f"Archived original: {row['archive_uri']}",
+                "The unit has been sent a rejection notice asking for a new file; every other file was processed.",
+                "To retry it after a fix: set its audit_inbox_file row back to status 'received' and attempts 0.",
+            ]
+        ),
+        kind="file_quarantined",
+    )
+
+
+def _count_attempt(engine: Engine, file_id: str, error: str | None = None) -> int:
+    """Record that processing ``file_id`` starts again (or why it broke); returns the attempts so far."""
+    from sqlalchemy import select, update
+
+    from recruitment_month.schema import audit_inbox_file as t
+
+    with engine.begin() as conn:
+        if error is None:
+            conn.execute(update(t).where(t.c.file_id == file_id).values(attempts=t.c.attempts + 1))
+        else:
+            conn.execute(update(t).where(t.c.file_id == file_id).values(last_error=error[:2000]))
+        return conn.execute(select(t.c.attempts).where(t.c.file_id == file_id)).scalar_one()
+
+
+def _parse_isolated(engine: Engine, parser, row, campaign):
+    """The file's ParseResult, or None once it has broken the parser ``attempts`` times."""
+    from recruitment_month.reports.isolation import ParseCrashed
+
+    limit = campaign.parse_limits.attempts
+    if row["attempts"] >= limit:  # the task died on the last try: quarantine without another
+        return None
+    content = _read_archived(row["archive_uri"])
+    while True:
+        attempt = _count_attempt(engine, row["file_id"])
+        try:
+            return parser.parse(content, row["file_name"], max_bytes=campaign.max_report_file_bytes)
+        except ParseCrashed as exc:
+            log.error("%s (%s): attempt %d of %d: %s", row["file_id"], row["file_name"], attempt, limit, exc)
+            _count_attempt(engine, row["file_id"], error=exc.reason)
+            if attempt >= limit:
+                return None
+
+
+def _load_isolated(engine: Engine, outcome: FileOutcome, campaign, run_id: str) -> None:
+    """``_load``, with a failure that belongs to this file kept to this file: it stays *received* for
+    the next run and is quarantined once it has failed ``attempts`` times. A failure of the warehouse
+    itself (connection lost, database locked) fails the task as before: no file is to blame."""
+    from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+
+    try:
+        _load(engine, outcome, campaign, run_id)
+    except (OperationalError, ConnectionError):
+        raise
+    except (DBAPIError, SQLAlchemyError, ValueError, TypeError, KeyError) as exc:
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            raise
+        error = f"loading failed: {type(exc).__name__}: {exc}"
+        log.exception("%s (%s): %s", outcome.file_id, outcome.file_name, error)
+        attempts = _count_attempt(engine, outcome.file_id)
+        _count_attempt(engine, outcome.file_id, error=error)
+        if attempts >= campaign.parse_limits.attempts:
+            quarantined = FileOutcome(
+                outcome.file_id, outcome.folder, outcome.file_name, outcome.landed_at, "rejected"
+            )
+            quarantined.problems.append(_quarantine_problem(outcome.file_name))
+            _load(engine, quarantined, campaign, run_id)
 
 
 def _load(engine: Engine, outcome: FileOutcome, campaign, run_id: str) -> None:
     """One file, one transaction: the report (if accepted), its problems, the file's status."""
     from sqlalchemy import delete, func, select, update
 
-    from recruitment_month import schema, warehouse
+    from recruitment_month import config, notifications, schema, warehouse
     from recruitment_month.reports.fields import COUNT_KEYS, cumulative_key
+    from recruitment_month.reports.messages import for_outcome
     from recruitment_month.reports.rules import check_history
 
     now = datetime.now(UTC)
@@ -587,6 +798,11 @@ def _load(engine: Engine, outcome: FileOutcome, campaign, run_id: str) -> None:
                 run_id=run_id,
             )
         )
+        # The receipt or notice is decided with the outcome: both are committed, or neither.
+        (stored,) = _stored_outcomes(conn, [outcome.file_id])
+        notifications.enqueue(conn, for_outcome(stored, campaign, config.units().by_code()), owner=OWNER)
+        if any(p.rule == QUARANTINE_RULE for p in outcome.problems):
+            _alert_quarantine(conn, outcome)
     log.info(
         "%s %s: %s%s",
         outcome.file_id,
@@ -599,41 +815,45 @@ def _load(engine: Engine, outcome: FileOutcome, campaign, run_id: str) -> None:
 
 
 def stored_outcomes(engine: Engine, file_ids: list[str]) -> list[FileOutcome]:
-    """Processed files as the warehouse holds them (what notify and the run report read)."""
+    """Processed files as the warehouse holds them (what the messages and the run report read)."""
+    if not file_ids:
+        return []
+    with engine.connect() as conn:
+        return _stored_outcomes(conn, file_ids)
+
+
+def _stored_outcomes(conn: Connection, file_ids: list[str]) -> list[FileOutcome]:
     from sqlalchemy import select
 
     from recruitment_month import schema
     from recruitment_month.reports.fields import RECORD_KEYS
 
-    if not file_ids:
-        return []
     f, r, p = schema.audit_inbox_file, schema.core_report, schema.audit_report_problem
     outcomes = []
-    with engine.connect() as conn:
-        files = (
-            conn.execute(select(f).where(f.c.file_id.in_(file_ids)).order_by(f.c.landed_at, f.c.file_id))
-            .mappings()
-            .all()
-        )
-        reports = {
-            row["file_id"]: dict(row)
-            for row in conn.execute(select(r).where(r.c.file_id.in_(file_ids))).mappings()
-        }
-        problems: dict[str, list[Problem]] = {}
-        for row in conn.execute(
-            select(p).where(p.c.file_id.in_(file_ids)).order_by(p.c.file_id, p.c.seq)
-        ).mappings():
-            problems.setdefault(row["file_id"], []).append(
-                Problem(
-                    rule=row["rule"],
-                    severity=Severity(row["severity"]),
-                    message=row["message"],
-                    field=row["field"],
-                    value=row["value"],
-                    row=row["row_number"],
-                    cell=row["cell"],
-                )
+    files = (
+        conn.execute(select(f).where(f.c.file_id.in_(file_ids)).order_by(f.c.landed_at, f.c.file_id))
+        .mappings()
+        .all()
+    )
+    reports = {
+        row["file_id"]: dict(row)
+        for row in conn.execute(select(r).where(r.c.file_id.in_(file_ids))).mappings()
+    }
+    problems: dict[str, list[Problem]] = {}
+    for row in conn.execute(
+        select(p).where(p.c.file_id.in_(file_ids)).order_by(p.c.file_id, p.c.seq)
+    ).mappings():
+        problems.setdefault(row["file_id"], []).append(
+            Problem(
+                rule=row["rule"],
+                severity=Severity(row["severity"]),
+                message=row["message"],
+                field=row["field"],
+                value=row["value"],
+                row=row["row_number"],
+                cell=row["cell"],
             )
+        )
     for row in files:
         if row["status"] == "received":
             continue
@@ -656,15 +876,12 @@ def stored_outcomes(engine: Engine, file_ids: list[str]) -> list[FileOutcome]:
     return outcomes
 
 
-def notify(engine: Engine, file_ids: list[str]) -> dict[str, int]:
-    """Receipts and rejection notices for processed files, through the ledger (never twice)."""
-    from recruitment_month import config, notifications
-    from recruitment_month.reports.messages import for_outcome
+def notify(engine: Engine) -> dict[str, int]:
+    """Send the receipts and notices waiting in the outbox (each written with its file's outcome),
+    and the alerts, oldest first; whichever run wrote them."""
+    from recruitment_month import notifications
 
-    campaign = config.campaign()
-    units = config.units().by_code()
-    mails = [m for o in stored_outcomes(engine, file_ids) for m in for_outcome(o, campaign, units)]
-    return notifications.send_all(engine, mails)
+    return notifications.deliver(engine, [OWNER, notifications.ALERTS])
 
 
 def record_load(engine: Engine, *, load_key: str, dag_id: str, task_id: str, counts: dict) -> None:
@@ -759,5 +976,5 @@ def catch_up(engine: Engine, *, run_id: str) -> dict:
     file landed minutes ago counts (the poll may not have seen it yet)."""
     collected = collect(engine, run_id=run_id)
     summary = run_process(engine, run_id=run_id, collected={"seen": collected.seen, "new": collected.new})
-    summary["sent"] = notify(engine, summary["file_ids"])
+    summary["sent"] = notify(engine)
     return {k: v for k, v in summary.items() if k != "file_ids"}

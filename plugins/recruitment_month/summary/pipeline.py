@@ -5,6 +5,10 @@ a week without a summary gets its preliminary one (computed as of the deadline);
 recomputed as of ``moment`` and, when its fingerprint differs from the last version's, gets a revised
 version listing what changed. Nothing changes → nothing is written and nothing is sent, so the task
 can run at every report Asset event and be cleared at will.
+
+A version and its email are one transaction: the email is written to the outbox as *pending* together
+with the version, and ``deliver`` sends whatever the outbox holds, so a version stored while the mail
+server was down goes out with the next run that reaches it.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ if TYPE_CHECKING:
     from recruitment_month.summary.model import WeeklySummary
 
 log = logging.getLogger(__name__)
+
+OWNER = "friday_consolidation"  # the DAG whose runs deliver the summaries
 
 
 def _last_version(conn: Connection, campaign_code: str, week: date) -> dict | None:
@@ -99,8 +105,9 @@ def consolidate(engine: Engine, moment: datetime) -> list[dict]:
     """Write the versions due at ``moment``; returns [{week_ending, version, kind}] of the new ones."""
     from dataclasses import replace
 
-    from recruitment_month import config
+    from recruitment_month import config, notifications
     from recruitment_month.summary import compute
+    from recruitment_month.summary.render import render_summary
 
     campaign = config.campaign()
     created = []
@@ -120,6 +127,7 @@ def consolidate(engine: Engine, moment: datetime) -> list[dict]:
                 summary = replace(summary, changes=compute.changes(last["payload"], summary))
                 kind = "revised"
             _store(conn, campaign.code, summary, kind)
+            notifications.enqueue(conn, [render_summary(summary)], owner=OWNER)
         log.info(
             "Week %s: %s summary v%d — %d/%d reported (%d on time), %d changes",
             week,
@@ -151,16 +159,23 @@ def load_summary(engine: Engine, week: date, version: int) -> WeeklySummary:
     return from_payload(data)
 
 
-def send(engine: Engine, versions: list[dict]) -> dict[str, int]:
-    """Email every given version to the ministry's summary recipients (through the ledger)."""
-    from recruitment_month import notifications
-    from recruitment_month.summary.render import render_summary
+def deliver(engine: Engine) -> dict[str, int]:
+    """Send what the outbox holds for this DAG (and the alerts), oldest first. A stored version whose
+    email is not in the outbox at all (stored before the outbox existed) is rendered and added first."""
+    from sqlalchemy import select
 
-    mails = [
-        render_summary(load_summary(engine, date.fromisoformat(v["week_ending"]), int(v["version"])))
-        for v in versions
-    ]
-    return notifications.send_all(engine, mails)
+    from recruitment_month import notifications
+    from recruitment_month.schema import audit_notification as t
+    from recruitment_month.summary.render import render_summary, version_key
+
+    with engine.connect() as conn:
+        known = set(conn.execute(select(t.c.message_key).where(t.c.kind == "weekly_summary")).scalars())
+    for v in all_versions(engine):
+        if version_key(v["week_ending"], v["version"]) not in known:
+            summary = load_summary(engine, date.fromisoformat(v["week_ending"]), v["version"])
+            with engine.begin() as conn:
+                notifications.enqueue(conn, [render_summary(summary)], owner=OWNER)
+    return notifications.deliver(engine, [OWNER, notifications.ALERTS])
 
 
 def all_versions(engine: Engine) -> list[dict]:

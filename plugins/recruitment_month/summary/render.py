@@ -66,7 +66,12 @@ def attachment_name(summary: WeeklySummary) -> str:
 
 
 def message_key(summary: WeeklySummary) -> str:
-    return f"weekly_summary/{summary.week_ending.isoformat()}/v{summary.version}"
+    return version_key(summary.week_ending.isoformat(), summary.version)
+
+
+def version_key(week_ending: str, version: int) -> str:
+    """The outbox key of the email of one summary version."""
+    return f"weekly_summary/{week_ending}/v{version}"
 
 
 def _png_size(data: bytes) -> tuple[int, int]:
