@@ -68,6 +68,24 @@ def test_provincial_reports_runs_and_reruns(dags, env):
     assert _count(env["engine"], schema.core_report) == 1 and len(env["sink"].files()) == mails
 
 
+def test_a_replay_of_past_weeks_polls_at_each_runs_logical_date(dags, env):
+    """As the demo replays the campaign: each run's poll stands at its logical date, so a file placed
+    between two runs with a time between them lands at that time (on time), not at the wall clock."""
+    deadline = CAMPAIGN.deadline(WEEK1)
+    _put(env["tmp"], "110000", "a.json", WEEK1, deadline - timedelta(hours=3))
+    first = dags["provincial_reports"].test(logical_date=deadline - timedelta(hours=2))
+    _put(env["tmp"], "120000", "b.json", WEEK1, deadline - timedelta(hours=1))
+    second = dags["provincial_reports"].test(logical_date=deadline - timedelta(minutes=30))
+    assert str(first.state) == str(second.state) == "success"
+    with env["engine"].connect() as conn:
+        polls = conn.execute(
+            select(schema.audit_inbox_poll.c.polled_at).order_by(schema.audit_inbox_poll.c.poll_id)
+        ).scalars()
+        assert list(polls) == [deadline - timedelta(hours=2), deadline - timedelta(minutes=30)]
+        reports = conn.execute(select(schema.core_report.c.unit_code, schema.core_report.c.timeliness)).all()
+    assert sorted(reports) == [("110000", "on_time"), ("120000", "on_time")]
+
+
 def test_job_feeds_survives_faults_and_reruns_to_the_same_warehouse(dags, env, monkeypatch):
     since, until = datetime(2022, 11, 1, tzinfo=UTC), datetime(2022, 11, 8, tzinfo=UTC)
     with FeedSimulator(postings_per_platform=300, seed=11) as sim:
