@@ -252,3 +252,79 @@ def test_data_docs_show_a_hostile_failing_value_as_text(tmp_path, monkeypatch):
     assert "onerror=alert" not in text.replace(html.escape(IMG), "")
     assert html.escape(IMG) in text, "the value is shown, as text"
     assert "&amp;lt;" not in text, "nothing is escaped twice"
+
+
+# ------------------------------------------------------------------------------ warnings capped
+
+
+def _mail_sizes(env) -> dict[str, int]:
+    """Message key prefix (receipt, weekly_summary, ...) → bytes of the largest such email."""
+    from email import message_from_bytes, policy
+
+    sizes: dict[str, int] = {}
+    for path in env.mail_files():
+        raw = path.read_bytes()
+        key = message_from_bytes(raw, policy=policy.default)["X-Recruitment-Message-Key"].split("/")[0]
+        sizes[key] = max(sizes.get(key, 0), len(raw))
+    return sizes
+
+
+def test_twenty_thousand_unknown_columns_give_a_small_receipt_and_summary(env):
+    extra = {f"extra_{i}": "" for i in range(20_000)}
+    env.put("110000", "wide.csv", as_csv(report("110000"), extra), at(WEEK1, 9))
+    env.put("120000", "plain.json", json.dumps(report("120000")).encode(), at(WEEK1, 9))
+    env.consolidate(at(WEEK1, 17))
+
+    problems = env.problems("wide.csv")
+    unknown = [p for p in problems if p["rule"] == "field_unknown"]
+    assert len(unknown) == 21, "the first 20, then one that counts the rest"
+    assert "另有 19,980 处同类问题" in unknown[-1]["message"]
+    assert len(problems) <= 25
+    (wide,) = env.rows(schema.audit_inbox_file, schema.audit_inbox_file.c.file_name == "wide.csv")
+    assert wide["status"] != "rejected"
+    sizes = _mail_sizes(env)
+    assert sizes["receipt"] < 40_000, sizes
+    assert sizes["weekly_summary"] < 1_500_000, sizes
+    (mail,) = env.mails("weekly_summary")
+    html = mail.get_body(("html",)).get_content()
+    assert html.count("extra_") <= 20
+
+
+# ------------------------------------------------------------------------------ control characters
+
+
+def test_a_report_with_control_characters_is_accepted_clean_and_the_others_are_untouched(env, tmp_path):
+    from recruitment_month.reports.template import fill_template
+
+    dirty = report(
+        "110000", contact_name="王\x00老师", highlights="开展\x00招聘会\x1b[0m。\n第二段", problems="无\x7f"
+    )
+    env.put("110000", "dirty.json", json.dumps(dirty, ensure_ascii=False).encode(), at(WEEK1, 9))
+    env.put("120000", "plain.csv", as_csv(report("120000")), at(WEEK1, 9))
+    form = dict(report("130000"), week_ending=WEEK1)
+    env.put("130000", "form.xlsx", fill_template(tmp_path / "form.xlsx", form).read_bytes(), at(WEEK1, 9))
+    first = env.process()
+
+    files = {r["file_name"]: r for r in env.rows(schema.audit_inbox_file)}
+    assert {name: r["status"] for name, r in files.items()} == {
+        "dirty.json": "accepted",
+        "plain.csv": "accepted",
+        "form.xlsx": "accepted",
+    }
+    (stored,) = env.rows(schema.core_report, schema.core_report.c.unit_code == "110000")
+    assert stored["contact_name"] == "王老师"
+    assert stored["highlights"] == "开展招聘会[0m。\n第二段"
+    assert stored["problems"] == "无"
+    flagged = [p for p in env.problems("dirty.json") if p["rule"] == "control_characters"]
+    assert {p["field"] for p in flagged} == {"contact_name", "highlights", "problems"}
+    assert all(p["severity"] == "warn" and "控制字符" in p["message"] for p in flagged)
+    for name in ("plain.csv", "form.xlsx"):
+        assert not [p for p in env.problems(name) if p["rule"] == "control_characters"], name
+    assert len(env.mails("receipt")) == 3
+    assert not [p for p in env.mail_files() if b"\x00" in p.read_bytes()]
+
+    # A rerun changes nothing.
+    before = (env.rows(schema.core_report), env.rows(schema.audit_report_problem))
+    env.process()
+    assert (env.rows(schema.core_report), env.rows(schema.audit_report_problem)) == before
+    assert first["file_ids"]
