@@ -807,18 +807,22 @@ class _Fetcher:
                 raise self._limit_error(
                     params, "max_page_bytes", f"the answer is over {max_bytes:,} bytes as received"
                 )
-            if inflater is not None:
-                room = max_inflated - inflated
-                chunk = inflater.decompress(chunk, room + 1)
-                if len(chunk) > room:
+            if inflater is None:
+                inflated += len(chunk)
+                parts.append(chunk)
+                continue
+            while chunk:  # at most _CHUNK bytes inflated at a time: the page plus one piece in memory
+                piece = inflater.decompress(chunk, _CHUNK)
+                inflated += len(piece)
+                if inflated > max_inflated:
                     raise self._limit_error(
                         params,
                         "max_page_inflated_bytes",
                         f"the answer inflates past {max_inflated:,} bytes ({received:,} bytes received, "
                         f"{encoding})",
                     )
-            inflated += len(chunk)
-            parts.append(chunk)
+                parts.append(piece)
+                chunk = inflater.unconsumed_tail
         if inflater is not None:
             if not inflater.eof:
                 raise zlib.error(f"the {encoding} stream ends early ({received:,} bytes received)")

@@ -962,6 +962,15 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     sim: FeedSimulator
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up (as one does on a bomb or a drip) is no error of the simulator's."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            log.debug("client %s hung up", client_address)
+            return
+        super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
