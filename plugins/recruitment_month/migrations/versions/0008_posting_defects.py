@@ -6,7 +6,7 @@ outside the plausible range or with its minimum above its maximum: kept, left ou
 ``problems`` (the warnings recorded on the posting, as JSON).
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-01 22:30:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
