@@ -3,8 +3,9 @@ simulator over HTTP (its switchable faults) into the real warehouse (SQLite and 
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
-import logging
 import threading
 import time
 import tracemalloc
@@ -109,14 +110,13 @@ def test_control_characters_in_postings_are_removed_and_the_load_succeeds(
     assert _postings(engine, code) == before
 
 
-def test_a_feed_of_bad_credit_codes_is_loaded_with_the_codes_apart(warehouse_url, fresh, tmp_path, caplog):
+def test_a_feed_of_bad_credit_codes_is_loaded_with_the_codes_apart(warehouse_url, fresh, tmp_path):
     code = "zhilian"
     platform = _platform(code)
     fresh.set_fault(code, "bad_credit_codes")
     result = _extract(fresh, platform, tmp_path)
     engine = warehouse.engine(warehouse_url)
-    with caplog.at_level(logging.WARNING, logger="recruitment_month.feeds.load"):
-        report = load.load(engine, platform, result.iter_item_texts(), since=SINCE, until=UNTIL)
+    report = load.load(engine, platform, result.iter_item_texts(), since=SINCE, until=UNTIL)
 
     truth = fresh.expected_postings(code, SINCE, UNTIL)
     with_code = {
@@ -133,12 +133,20 @@ def test_a_feed_of_bad_credit_codes_is_loaded_with_the_codes_apart(warehouse_url
         assert row["employer_credit_code"] is None
         assert row["employer_credit_code_raw"] and len(row["employer_credit_code_raw"]) == 18
         assert "credit_code_invalid" in row["problems"]
-    # the warning names the rule and shows postings and their codes, and guesses nothing
-    warned = [r.getMessage() for r in caplog.records if "credit_code_invalid" in r.getMessage()]
-    assert warned and "renamed" not in warned[0]
     first_id, first_code = report.samples["credit_code_invalid"][0]
-    assert f"{first_id}={first_code!r}" in warned[0]
     assert stored[first_id]["employer_credit_code_raw"] == first_code
+    # one alert to the engineers, written with the load: it names the rule and a sample, guessing nothing
+    with engine.connect() as conn:
+        (alert,) = conn.execute(
+            select(schema.audit_notification).where(schema.audit_notification.c.kind == "feed_defect")
+        ).mappings()
+    assert "credit_code_invalid" in alert["subject"] and alert["status"] == "pending"
+    text = email.message_from_bytes(alert["body"], policy=email.policy.default).get_content()
+    assert f"{first_id}={first_code!r}" in text and "renamed" not in text
+    load.load(engine, platform, result.iter_item_texts(), since=SINCE, until=UNTIL)  # a rerun
+    with engine.connect() as conn:
+        kinds = conn.execute(select(schema.audit_notification.c.kind)).scalars().all()
+    assert kinds == ["feed_defect"]
     # not used for linking
     linkage.link(engine, None)
     with engine.connect() as conn:

@@ -630,6 +630,29 @@ def _load(
             ],
             ["load_key"],
         )
+        dominant = _dominant(report)
+        if dominant is not None:  # told to the engineers with the load, so a rerun does not repeat it
+            _alert_dominant(conn, platform, report, *dominant)
+
+
+def _alert_dominant(conn: Connection, platform: Platform, report: LoadReport, rule: str, count: int) -> None:
+    from recruitment_month.alerts import raise_alert
+
+    raise_alert(
+        conn,
+        key=f"feed_defect/{report.load_id}/{rule}",
+        subject_ref=platform.code,
+        title=f"平台数据缺陷 Feed defect: {platform.code} — {count}/{report.received} postings: {rule}",
+        text="\n".join(
+            [
+                f"{count} of the {report.received} postings of {platform.code} in {report.load_id} were loaded "
+                f"with the problem {rule} ({_describe(report, rule)}).",
+                "Each posting is loaded and counted with that field set aside (see core_posting.problems).",
+                "A whole feed with one defect usually means the platform sends the field wrong: tell them.",
+            ]
+        ),
+        kind="feed_defect",
+    )
 
 
 def load(
