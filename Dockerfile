@@ -6,11 +6,12 @@
 # (`docker compose build && docker compose up -d`).
 FROM apache/airflow:3.3.2-python3.11
 
-# Extend the official image the way its documentation says: pip as the `airflow` user (never root),
-# with apache-airflow pinned to the image's own version so that no requirement can move it.
+# Extend the official image the way its documentation says: pip as the `airflow` user (never root).
+# The lock pins apache-airflow to the image's own version (tests/test_compose.py checks it) and holds
+# the sha256 of every file: --require-hashes refuses any download that differs from the one locked.
 USER airflow
 COPY --chown=airflow:root requirements.lock /opt/airflow/requirements.lock
-RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -r /opt/airflow/requirements.lock
+RUN pip install --no-cache-dir --require-hashes -r /opt/airflow/requirements.lock
 
 ENV PYTHONPATH=/opt/airflow/plugins \
     AIRFLOW__CORE__DAGS_FOLDER=/opt/airflow/dags \

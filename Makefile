@@ -15,14 +15,17 @@ help:
 $(VENV)/.installed: requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode -r requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode --require-hashes -r requirements.lock
 	@touch $@
 
 venv: $(VENV)/.installed ## create .venv with the pinned dependencies
 
-lock: ## re-resolve requirements.txt into the fully pinned requirements.lock
+# The lock carries the sha256 of every file each pin may install, and `make venv` and the Dockerfile
+# install with --require-hashes: a file that differs from the one locked is refused. Pins already in
+# requirements.lock are kept (uv prefers them); delete a line to let its package move.
+lock: ## re-resolve requirements.txt into the fully pinned, hashed requirements.lock
 	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install --quiet uv==$(UV_VERSION); }
-	$(BIN)/uv pip compile requirements.txt --python-version 3.11 --quiet -o requirements.lock
+	$(BIN)/uv pip compile requirements.txt --python-version 3.11 --generate-hashes --quiet -o requirements.lock
 
 lint: venv ## ruff check and ruff format --check
 	$(BIN)/ruff check .
@@ -50,9 +53,10 @@ demo: venv ## run the pipeline on the embedded default (SQLite, local inbox, sim
 distributed-demo: venv ## one campaign week on a real distributed Airflow: API server, scheduler, 2 Celery workers, PostgreSQL, Redis
 	$(RUN) python -m recruitment_month.distributed
 
+# The API server listens on 127.0.0.1 only (Airflow's default, 0.0.0.0, opens the UI to the network).
 airflow: venv ## start the Airflow UI and scheduler locally on the embedded default (Ctrl-C stops it)
 	$(RUN) python -m recruitment_month.warehouse
-	$(RUN) airflow standalone
+	AIRFLOW__API__HOST=127.0.0.1 $(RUN) airflow standalone
 
 template: venv ## write the ministry's .xlsx report form to data/template.xlsx
 	$(RUN) python -m recruitment_month.reports.template data/周报模板.xlsx

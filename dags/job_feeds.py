@@ -34,8 +34,13 @@ rules), giving what the incremental runs gave.
 
 **When it fails.** `extract[<platform>]`: the platform kept failing after the retries (5xx, 429, timeouts,
 a page that is not the API) — the log names the URL (never the token) and the last error; check the
-platform's status and its connection, then clear the task. `load`: the warehouse refused (check
-`warehouse`) — the raw pages are already landed, so clearing `load` alone suffices. `link`: the
+platform's status and its connection, then clear the task. A `FeedLimitError` names the limit a
+platform went past (`limits.*` in `include/config/platforms.yaml`: page bytes as received or inflated,
+request deadline, extraction budget); nothing is landed and the next run pulls the window again — check
+the platform, or raise that limit for it. `load`: the warehouse refused (check
+`warehouse`) — the raw pages are already landed, so clearing `load` alone suffices. A `FeedShapeError`
+(most of the load quarantined: postings without id, title, employer or modification time) names the
+rule and sample ids; see `audit_feed_quarantine`, fix the `field_map` or tell the platform. `link`: the
 warehouse refused (it is one transaction: nothing is half written) — the postings are loaded, the reports
 count by the previous links meanwhile; clear `link` (it recomputes what this run's loads touched, and
 whatever earlier failed runs left unlinked whose cluster changed).

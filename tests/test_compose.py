@@ -37,6 +37,7 @@ ONE_SHOT = {"airflow-init"}
 SERVICES = LONG_RUNNING | ONE_SHOT
 SECRETS = {
     "POSTGRES_PASSWORD",
+    "WAREHOUSE_DB_PASSWORD",
     "AIRFLOW_FERNET_KEY",
     "AIRFLOW_API_SECRET_KEY",
     "AIRFLOW_JWT_SECRET",
@@ -307,10 +308,47 @@ def test_warehouse_connection_is_the_warehouse_database(resolved):
         "postgres",
         5432,
         "warehouse",
-        "airflow",
+        "warehouse",
     )
+    assert conn["password"] == _filled_env()["WAREHOUSE_DB_PASSWORD"]
     url = url_from_connection(SimpleNamespace(**conn, extra_dejson={}))
-    assert url.startswith("postgresql+psycopg://airflow:") and url.endswith("@postgres:5432/warehouse")
+    assert url.startswith("postgresql+psycopg://warehouse:") and url.endswith("@postgres:5432/warehouse")
+
+
+def test_no_task_holds_the_superuser_password(resolved):
+    """The superuser `airflow` owns Airflow's metadata; the tasks' warehouse connection is another role,
+    and the superuser's password appears only in Airflow's own database settings."""
+    superuser = _filled_env()["POSTGRES_PASSWORD"]
+    postgres_env = _env(resolved["services"]["postgres"])
+    assert postgres_env["POSTGRES_USER"] == "airflow"
+    for name in AIRFLOW_SERVICES | ONE_SHOT:
+        env = _env(resolved["services"][name])
+        holders = {key for key, value in env.items() if superuser in value}
+        assert holders == {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CELERY__RESULT_BACKEND"}, name
+        conn = _conn(env, "warehouse")
+        assert conn["login"] != postgres_env["POSTGRES_USER"], name
+    assert postgres_env["WAREHOUSE_DB_PASSWORD"] == _filled_env()["WAREHOUSE_DB_PASSWORD"]
+
+
+def _init_script() -> str:
+    return (ROOT / "docker/postgres/initdb/01-databases.sh").read_text(encoding="utf-8")
+
+
+def test_init_script_makes_the_warehouse_role_own_only_the_warehouse():
+    sql = re.sub(r"\s+", " ", _init_script())
+    role = re.search(r"CREATE ROLE warehouse ([^;]*);", sql)
+    assert role, "the init script creates the role"
+    attributes = role.group(1).split()
+    assert "LOGIN" in attributes and {"NOSUPERUSER", "NOCREATEDB", "NOCREATEROLE"} <= set(attributes)
+    assert "PASSWORD :'warehouse_password'" in role.group(1), "the password is a bound psql variable"
+    assert '--set=warehouse_password="$WAREHOUSE_DB_PASSWORD"' in sql
+    assert "<<'SQL'" in sql, "a quoted here-document: the shell expands nothing in the SQL"
+    assert re.search(r"CREATE DATABASE warehouse OWNER warehouse\b", sql)
+    assert re.search(r"CREATE DATABASE airflow (?!OWNER)", sql), "the metadata stays the superuser's"
+    for database in ("airflow", "warehouse", "postgres"):
+        assert f"REVOKE ALL ON DATABASE {database} FROM PUBLIC;" in sql, database
+    assert "ON_ERROR_STOP=1" in sql and "set -euo pipefail" in sql
+    assert (ROOT / "docker/postgres/initdb/01-databases.sh").stat().st_mode & 0o111, "executable"
 
 
 def test_smtp_connection_goes_to_the_mail_catcher_without_tls(resolved):
@@ -448,7 +486,7 @@ def test_one_postgres_server_two_databases_from_the_init_script(services):
     init_mounts = [v for v in mounts if v.split(":")[1] == "/docker-entrypoint-initdb.d"]
     assert len(init_mounts) == 1
     folder = ROOT / init_mounts[0].split(":")[0]
-    scripts = sorted(folder.glob("*.sql"))
+    scripts = sorted([*folder.glob("*.sql"), *folder.glob("*.sh")])
     assert scripts, f"no init script in {folder}"
     created = set()
     for script in scripts:
@@ -491,9 +529,10 @@ def test_dockerfile_extends_the_official_image_with_the_lock():
     (base,) = re.findall(r"^FROM\s+(\S+)", text, re.M)
     assert base.startswith("apache/airflow:3.3.2")
     lock = (ROOT / "requirements.lock").read_text(encoding="utf-8")
-    assert re.search(r"^apache-airflow==3\.3\.2$", lock, re.M), "the lock and the image agree on Airflow"
+    assert re.search(r"^apache-airflow==3\.3\.2 \\$", lock, re.M), "the lock and the image agree on Airflow"
     install = next(line for line in text.splitlines() if line.startswith("RUN pip install"))
     assert "--no-cache-dir" in install and "requirements.lock" in install
+    assert "--require-hashes" in install, "every download is checked against the lock's hashes"
     users = re.findall(r"^USER\s+(\S+)", text, re.M)
     assert users and users[-1] == "airflow", "pip runs as the airflow user, never root"
     assert text.index("USER airflow") < text.index("RUN pip install")
@@ -527,3 +566,102 @@ def test_the_schema_check_rejects_an_invalid_file(tmp_path, raw):
     broken.write_text(raw.replace("    healthcheck:\n", "    healtcheck:\n", 1), encoding="utf-8")
     result = _check_jsonschema(broken)
     assert result.returncode != 0
+
+
+# ------------------------------------------------------------------------------------------- init script, run
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def throwaway_postgres():
+    """A PostgreSQL server of its own (initdb in a temporary folder, a free port), whose superuser is
+    `airflow` as in the postgres service; TCP logins need a password, as in the container."""
+    import os
+    import shutil
+
+    initdb = shutil.which("initdb")
+    if initdb is None or os.geteuid() != 0:
+        message = "needs PostgreSQL's initdb and root (to run the server as the postgres user)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message + " (CI=true: must not skip)")
+        pytest.skip(message)
+    import tempfile
+
+    bin_dir = Path(initdb).resolve().parent
+    # Not under tmp_path: pytest's folders are private to root, and the server runs as postgres.
+    base = Path(tempfile.mkdtemp(prefix="initdb-test-"))
+    shutil.chown(base, "postgres", "postgres")
+    data, port = base / "data", _free_port()
+
+    def as_postgres(*args: str) -> None:
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", *args], check=True, capture_output=True, timeout=120
+        )
+
+    as_postgres(
+        str(bin_dir / "initdb"), "-D", str(data), "-U", "airflow", "--auth-local=trust",
+        "--auth-host=scram-sha-256", "--encoding=UTF8",
+    )  # fmt: skip
+    as_postgres(
+        str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l", str(base / "log"), "-o",
+        f"-p {port} -k {base} -c listen_addresses=127.0.0.1", "start",
+    )  # fmt: skip
+    try:
+        yield SimpleNamespace(socket_dir=str(base), port=port)
+    finally:
+        try:
+            as_postgres(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
+        finally:
+            shutil.rmtree(base)
+
+
+def test_init_script_on_a_real_server_gives_a_role_that_reaches_only_the_warehouse(throwaway_postgres):
+    import os
+
+    import psycopg
+
+    from recruitment_month import warehouse
+
+    pg = throwaway_postgres
+    password = "pa'ss\"word; DROP ROLE airflow; --"  # bound, not spliced: any character is harmless
+    script = ROOT / "docker/postgres/initdb/01-databases.sh"
+    env = {
+        **os.environ,
+        "POSTGRES_USER": "airflow",
+        "WAREHOUSE_DB_PASSWORD": password,
+        "PGHOST": pg.socket_dir,
+        "PGPORT": str(pg.port),
+    }
+    subprocess.run(["bash", str(script)], env=env, check=True, capture_output=True, timeout=60)
+
+    tcp = {"host": "127.0.0.1", "port": pg.port, "user": "warehouse", "password": password}
+    with psycopg.connect(dbname="warehouse", **tcp) as conn:
+        owner, superuser, createdb, createrole = conn.execute(
+            "SELECT pg_get_userbyid(d.datdba), r.rolsuper, r.rolcreatedb, r.rolcreaterole "
+            "FROM pg_database d, pg_roles r WHERE d.datname = 'warehouse' AND r.rolname = current_user"
+        ).fetchone()
+        assert (owner, superuser, createdb, createrole) == ("warehouse", False, False, False)
+    for other in ("airflow", "postgres"):
+        with pytest.raises(psycopg.OperationalError, match="permission denied"):
+            psycopg.connect(dbname=other, **tcp).close()
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(dbname="warehouse", **{**tcp, "password": "wrong"}).close()
+
+    # The project's migrations and reference data run as the role, as airflow-init runs them.
+    url = f"postgresql+psycopg://warehouse@127.0.0.1:{pg.port}/warehouse"
+    from sqlalchemy.engine import make_url
+
+    url = make_url(url).set(password=password)
+    warehouse.migrate(url.render_as_string(hide_password=False))
+    warehouse.load_reference_data(url.render_as_string(hide_password=False))
+    with psycopg.connect(dbname="warehouse", **tcp) as conn:
+        assert conn.execute("SELECT count(*) FROM core_unit").fetchone()[0] == 32
+    with psycopg.connect(dbname="postgres", host=pg.socket_dir, port=pg.port, user="airflow") as conn:
+        assert conn.execute("SELECT count(*) FROM pg_roles WHERE rolname = 'airflow'").fetchone()[0] == 1

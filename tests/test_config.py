@@ -66,6 +66,16 @@ def test_thirty_two_units_with_short_names():
     assert all(c.endswith("@example.org") for u in units.units for c in u.contacts)
 
 
+def test_feed_limits_are_the_files_with_a_platforms_own_over_them(tmp_path):
+    path = _write(tmp_path, "platforms.yaml", _set(["platforms", 1, "limits"], {"max_page_bytes": 1000}))
+    platforms = {p.code: p for p in load_file(path, Platforms).platforms}
+    shared = load_file(path, Platforms).limits
+    assert platforms["qiancheng"].limits == shared.model_copy(update={"max_page_bytes": 1000})
+    assert platforms["zhilian"].limits == shared
+    assert shared.max_page_inflated_bytes == 100 * 2**20 and shared.salary_monthly_max == 100_000
+    assert {p.salary_unit for p in platforms.values()} == {"MONTH"}
+
+
 def test_twelve_platforms():
     platforms = config.platforms()
     assert len(platforms) == 12
@@ -207,6 +217,27 @@ def _drop(path: list):
             Platforms,
             _set(["platforms", 2, "page_size"], 0),
             "platforms[2](code liepin).page_size",
+            "greater than 0",
+        ),
+        (
+            "platforms.yaml",
+            Platforms,
+            _set(["platforms", 3, "salary_unit"], "FORTNIGHT"),
+            "platforms[3](code bosszhipin).salary_unit",
+            "'HOUR', 'DAY', 'WEEK', 'MONTH' or 'YEAR'",
+        ),
+        (
+            "platforms.yaml",
+            Platforms,
+            _set(["platforms", 5, "limits"], {"salary_monthly_min": 200_000}),
+            "platforms[5](code lagou).limits",
+            "salary_monthly_min must be below salary_monthly_max",
+        ),
+        (
+            "platforms.yaml",
+            Platforms,
+            _set(["limits", "max_page_bytes"], 0),
+            "limits.max_page_bytes",
             "greater than 0",
         ),
     ],

@@ -33,7 +33,8 @@ SET title = s.title, title_key = s.title_key, employer_name = s.employer_name,
     employment_type = s.employment_type, salary_min = s.salary_min, salary_max = s.salary_max,
     openings = s.openings, date_posted = s.date_posted, valid_through = s.valid_through,
     modified_at = s.modified_at, url = s.url, description = s.description,
-    content_hash = s.content_hash, cluster_id = s.cluster_id, load_id = s.load_id,
+    employer_credit_code_raw = s.employer_credit_code_raw, salary_flagged = s.salary_flagged,
+    problems = s.problems, content_hash = s.content_hash, cluster_id = s.cluster_id, load_id = s.load_id,
     closed_at = CASE WHEN s.valid_through <= s.seen_at
                        OR s.valid_through <= (SELECT w.last_seen_at FROM core_posting_seen AS w
                                               WHERE w.platform_code = s.platform_code
@@ -46,9 +47,9 @@ WHERE s.load_id = :load_id
 ;;
 -- 3. New postings.
 INSERT INTO core_posting
-    (platform_code, posting_id, title, title_key, employer_name, employer_credit_code, province_code, city, industry_category, education_level, employment_type, salary_min, salary_max, openings, date_posted, valid_through, modified_at, url, description, content_hash, cluster_id,
+    (platform_code, posting_id, title, title_key, employer_name, employer_credit_code, province_code, city, industry_category, education_level, employment_type, salary_min, salary_max, openings, date_posted, valid_through, modified_at, url, description, employer_credit_code_raw, salary_flagged, problems, content_hash, cluster_id,
      closed_at, load_id)
-SELECT platform_code, posting_id, title, title_key, employer_name, employer_credit_code, province_code, city, industry_category, education_level, employment_type, salary_min, salary_max, openings, date_posted, valid_through, modified_at, url, description, content_hash, cluster_id,
+SELECT platform_code, posting_id, title, title_key, employer_name, employer_credit_code, province_code, city, industry_category, education_level, employment_type, salary_min, salary_max, openings, date_posted, valid_through, modified_at, url, description, employer_credit_code_raw, salary_flagged, problems, content_hash, cluster_id,
        CASE WHEN valid_through <= seen_at THEN valid_through END, load_id
 FROM stg_posting AS s
 WHERE s.load_id = :load_id

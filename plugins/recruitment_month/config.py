@@ -206,6 +206,34 @@ class Units(_Strict):
         return lookup.get(text) or lookup.get(text.lower())
 
 
+SalaryUnit = Literal["HOUR", "DAY", "WEEK", "MONTH", "YEAR"]
+
+
+class FeedLimits(_Strict):
+    """What one extraction and one load of a platform may cost, and what a plausible salary is. Set in
+    ``platforms.yaml`` under ``limits`` (every platform) or a platform's own ``limits`` (that one)."""
+
+    max_page_bytes: int = Field(default=20 * 2**20, gt=0)
+    """A page's body as received (compressed, if the server compressed it)."""
+    max_page_inflated_bytes: int = Field(default=100 * 2**20, gt=0)
+    """A page's body after decompression."""
+    request_deadline_seconds: float = Field(default=120.0, gt=0)
+    """One request, from sending it to the last byte of its body (the read timeout is per read)."""
+    extraction_budget_seconds: float = Field(default=45 * 60.0, gt=0)
+    """One extraction (every page of one window): past it the try fails and nothing is landed."""
+    salary_monthly_min: int = Field(default=1_000, ge=0)
+    salary_monthly_max: int = Field(default=100_000, gt=0)
+    """A monthly salary outside [min, max] CNY is flagged and left out of salary figures."""
+
+    @model_validator(mode="after")
+    def _order(self) -> FeedLimits:
+        if self.salary_monthly_min >= self.salary_monthly_max:
+            raise ValueError("salary_monthly_min must be below salary_monthly_max")
+        if self.max_page_inflated_bytes < self.max_page_bytes:
+            raise ValueError("max_page_inflated_bytes must be at least max_page_bytes")
+        return self
+
+
 class Platform(_Strict):
     code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str
@@ -215,6 +243,10 @@ class Platform(_Strict):
     page_size: int = Field(gt=0, le=10000)
     rate_limit_per_second: float = Field(gt=0)
     field_map: dict[str, str] | None = None
+    salary_unit: SalaryUnit = "MONTH"
+    """The unit of a salary given as a bare number (``baseSalary: 72000``, ``"8000"``)."""
+    limits: FeedLimits = FeedLimits()
+    """This platform's limits: the file's ``limits`` with the platform's own ``limits`` over them."""
 
     @model_validator(mode="after")
     def _map(self) -> Platform:
@@ -224,7 +256,24 @@ class Platform(_Strict):
 
 
 class Platforms(_Strict):
+    limits: FeedLimits = FeedLimits()
     platforms: list[Platform] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _limits(cls, data: object) -> object:
+        """Every platform's ``limits``: the file's, with the platform's own keys over them."""
+        if not isinstance(data, dict) or not isinstance(data.get("platforms"), list):
+            return data
+        shared = data.get("limits") or {}
+        if not isinstance(shared, dict):
+            return data
+        platforms = []
+        for entry in data["platforms"]:
+            if isinstance(entry, dict) and isinstance(entry.get("limits", {}), dict):
+                entry = {**entry, "limits": {**shared, **(entry.get("limits") or {})}}
+            platforms.append(entry)
+        return {**data, "platforms": platforms}
 
     @field_validator("platforms")
     @classmethod

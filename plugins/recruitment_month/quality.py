@@ -237,6 +237,39 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[:150]
 
 
+def _escaped(value: Any) -> Any:
+    """``value`` with every string in it (also dict keys) HTML-escaped."""
+    import html as html_lib
+
+    if isinstance(value, str):
+        return html_lib.escape(value)
+    if isinstance(value, dict):
+        return {_escaped(k): _escaped(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_escaped(v) for v in value)
+    return value
+
+
+def _escaped_result(gx_result: Any) -> Any:
+    """A copy of a validation result whose observed data is HTML-escaped.
+
+    Great Expectations' page templates put failing values (``unexpected_list``, the partial lists and
+    counts, ``observed_value``, an exception's message) into the page as raw HTML. Those values come
+    from senders and partner platforms: a posting title ``<img src=x onerror=…>`` would run in the
+    browser of whoever opens the page from the summary email. The suite's own configuration (rules,
+    columns, messages) is the project's and is left as it is."""
+    import copy
+
+    safe = copy.copy(gx_result)
+    safe.results = []
+    for res in gx_result.results:
+        each = copy.copy(res)
+        each.result = _escaped(res.result or {})
+        each.exception_info = _escaped(res.exception_info or {})
+        safe.results.append(each)
+    return safe
+
+
 def publish(outcome: Outcome, *, run_key: str, target: str) -> Path | None:
     """Render the validation as a Great Expectations Data Docs page and refresh the site's index.
 
@@ -254,7 +287,9 @@ def publish(outcome: Outcome, *, run_key: str, target: str) -> Path | None:
     name = _slug(run_key)
     page = pages / f"{name}.html"
     page.write_text(
-        DefaultJinjaPageView().render(ValidationResultsPageRenderer().render(outcome.gx_result)),
+        DefaultJinjaPageView().render(
+            ValidationResultsPageRenderer().render(_escaped_result(outcome.gx_result))
+        ),
         encoding="utf-8",
     )
     meta = {

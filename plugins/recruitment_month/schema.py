@@ -29,6 +29,7 @@ from sqlalchemy import (
     Table,
     Text,
 )
+from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeDecorator
 
 from recruitment_month.reports.fields import COUNT_KEYS
@@ -271,6 +272,12 @@ def _posting_columns() -> list[Column]:
         Column("modified_at", UTCDateTime, nullable=False),
         Column("url", Text),
         Column("description", Text),
+        # A credit code that fails its checks, kept apart from employer_credit_code (which links).
+        Column("employer_credit_code_raw", String(64)),
+        # The salary is implausible as read: kept, and left out of every salary figure.
+        Column("salary_flagged", Boolean, nullable=False, server_default=false()),
+        # The warnings recorded on the posting: JSON list of {rule, field, value, message}, or NULL.
+        Column("problems", Text),
         Column("content_hash", String(32), nullable=False),
         Column("cluster_id", String(24), nullable=False),
     ]

@@ -45,12 +45,36 @@ def _snapshot(engine):
         return {t.name: sorted(tuple(r) for r in conn.execute(select(t)).all()) for t in tables}
 
 
-def test_every_platforms_postings_land_once_and_defects_are_quarantined(warehouse_url, simulator):
+def test_every_platforms_postings_land_once_and_only_postings_without_identity_are_quarantined(
+    warehouse_url, simulator
+):
     engine = warehouse.engine(warehouse_url)
+    bad_codes = 0
     for platform in config.platforms():
         truth = simulator.expected_postings(platform.code, SINCE, UNTIL)
         report = load.load(engine, platform, [e["item"] for e in truth], since=SINCE, until=UNTIL)
-        rejected = {e["posting_id"] for e in truth if e["defect"] in ("bad_credit_code", "missing_title")}
+        rejected = {e["posting_id"] for e in truth if e["defect"] == "missing_title"}
+        # a posting whose only defect is its credit code is loaded, the code apart and flagged
+        bad_code = {
+            e["posting_id"]: e["truth"]["employer_credit_code"]
+            for e in truth
+            if e["defect"] == "bad_credit_code" and e["truth"]["employer_credit_code"]
+        }
+        bad_codes += len(bad_code)
+        assert report.problems_by_rule.get("credit_code_invalid", 0) == len(bad_code)
+        with engine.connect() as conn:
+            kept_apart = {
+                r.posting_id: r
+                for r in conn.execute(
+                    select(schema.core_posting).where(
+                        schema.core_posting.c.platform_code == platform.code,
+                        schema.core_posting.c.employer_credit_code_raw.is_not(None),
+                    )
+                )
+            }
+        assert {p: r.employer_credit_code_raw for p, r in kept_apart.items()} == bad_code
+        assert all(r.employer_credit_code is None for r in kept_apart.values())
+        assert all(json.loads(r.problems)[0]["rule"] == "credit_code_invalid" for r in kept_apart.values())
         assert report.received == len(truth)
         assert report.quarantined == len(rejected), report.quarantine_by_rule
         assert report.new == len(truth) - len(rejected)
@@ -71,6 +95,7 @@ def test_every_platforms_postings_land_once_and_defects_are_quarantined(warehous
             )
         assert loaded == {e["posting_id"] for e in truth} - rejected
         assert quarantined == rejected
+    assert bad_codes > 0
 
 
 def test_rerunning_an_interval_changes_nothing(warehouse_url, simulator):
@@ -287,9 +312,7 @@ def test_changed_postings_update_and_keep_their_history(warehouse_url, simulator
     stale["title"] = "旧版本的标题"
     stale["dateModified"] = "2022-10-01T00:00:00+00:00"  # older than what the warehouse holds
     report = load.load(engine, platform, [*changed, stale], since=UNTIL, until=later_until)
-    sound = [
-        i for i in changed if simulator.defect("liepin", _id(i)) not in ("bad_credit_code", "missing_title")
-    ]
+    sound = [i for i in changed if simulator.defect("liepin", _id(i)) != "missing_title"]
     assert report.updated == len(sound)
     assert report.unchanged == 1  # the stale version: staged, but older than the warehouse's
     with engine.connect() as conn:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import html
+import json
 import re
 from datetime import UTC, date, datetime
 
@@ -98,6 +99,9 @@ JSONLD_ROW = {
     "modified_at": datetime(2024, 5, 21, 2, 30, tzinfo=UTC),
     "url": "https://example.org/jobs/ZL-000123",
     "description": "岗位职责： 负责后端 开发",
+    "employer_credit_code_raw": None,
+    "salary_flagged": False,
+    "problems": None,
 }
 
 
@@ -148,6 +152,9 @@ FLAT_ROW = {
     "modified_at": datetime(2024, 5, 21, 0, 0, tzinfo=UTC),
     "url": "https://example.org/58/880001",
     "description": "底薪+提成&五险一金 双休",
+    "employer_credit_code_raw": None,
+    "salary_flagged": False,
+    "problems": None,
 }
 
 
@@ -156,6 +163,15 @@ def ok(item: dict, platform=JSONLD) -> dict:
     assert row is not None, problems
     assert not problems, problems
     return row
+
+
+def warned(item: dict, platform=JSONLD) -> tuple[dict, list]:
+    """A posting loaded with warnings only, each recorded on the posting."""
+    row, problems = normalise(item, platform)
+    assert row is not None, problems
+    assert problems and all(p.severity is Severity.WARN for p in problems), problems
+    assert [r["rule"] for r in json.loads(row["problems"])] == [p.rule for p in problems]
+    return row, problems
 
 
 def rejected(item: dict, platform=JSONLD) -> list:
@@ -334,7 +350,7 @@ def money(value: object, unit: object = None, currency: object = "CNY", outer_un
         (9000, 9000, 9000),
         (9000.0, 9000, 9000),
         ("9000", 9000, 9000),
-        ("120000", 120000, 120000),  # a number as text is per month, like a number
+        ("12000", 12000, 12000),  # a number as text is per month, like a number
         (money(9000), 9000, 9000),
         (money("9,000"), 9000, 9000),
         (money((8000, 12000)), 8000, 12000),  # no unit: per month
@@ -562,8 +578,9 @@ def test_salary_text(text, expected):
 def test_salary_text_that_is_not_a_salary(text):
     with pytest.raises(ValueError, match="salary"):
         parse_salary_text(text)
-    problems = rejected(flat_item(salary_text=text), FLAT)
+    row, problems = warned(flat_item(salary_text=text), FLAT)
     assert [(p.rule, p.field, p.value) for p in problems] == [("salary_unparseable", "salary", text)]
+    assert (row["salary_min"], row["salary_max"]) == (None, None)
 
 
 def test_salary_to_monthly():
@@ -614,14 +631,22 @@ def test_reference_credit_code_is_valid():
     assert is_valid(CODE)
 
 
-def test_credit_code_with_wrong_check_character_is_rejected():
+def test_credit_code_with_wrong_check_character_is_kept_apart_and_flagged():
     bad = CODE[:17] + ("0" if CODE[17] != "0" else "1")
     assert not is_valid(bad)
-    problems = rejected(jsonld_item(hiringOrganization={"name": "甲公司", "identifier": bad}))
+    row, problems = warned(jsonld_item(hiringOrganization={"name": "甲公司", "identifier": bad}))
     assert [(p.rule, p.field, p.value) for p in problems] == [
         ("credit_code_invalid", "employer_credit_code", bad)
     ]
     assert f"expected {CODE[17]}" in problems[0].message
+    # loaded and counted, the code apart from the canonical column (which links postings)
+    assert row == with_row(
+        JSONLD_ROW,
+        employer_name="甲公司",
+        employer_credit_code=None,
+        employer_credit_code_raw=bad,
+        problems=row["problems"],
+    )
 
 
 @pytest.mark.parametrize(
@@ -633,18 +658,20 @@ def test_credit_code_with_wrong_check_character_is_rejected():
         ("9135010OM000100Y4%", "outside the GB 32100 set"),
     ],
 )
-def test_credit_code_with_wrong_length_or_characters_is_rejected(code, reason):
-    problems = rejected(flat_item(company_uscc=code), FLAT)
+def test_credit_code_with_wrong_length_or_characters_is_kept_apart(code, reason):
+    row, problems = warned(flat_item(company_uscc=code), FLAT)
     assert [p.rule for p in problems] == ["credit_code_invalid"]
     assert reason in problems[0].message
+    assert (row["employer_credit_code"], row["employer_credit_code_raw"]) == (None, code)
 
 
-def test_credit_code_with_wrong_embedded_organisation_check_is_rejected():
+def test_credit_code_with_wrong_embedded_organisation_check_is_kept_apart():
     first17 = CODE[:16] + ("0" if CODE[16] != "0" else "1")
     code = first17 + check_char(first17)
-    problems = rejected(jsonld_item(hiringOrganization={"name": "甲公司", "identifier": code}))
+    row, problems = warned(jsonld_item(hiringOrganization={"name": "甲公司", "identifier": code}))
     assert [p.rule for p in problems] == ["credit_code_invalid"]
     assert "GB 11714" in problems[0].message
+    assert (row["employer_credit_code"], row["employer_credit_code_raw"]) == (None, code)
 
 
 def test_missing_credit_code_is_allowed():
@@ -773,8 +800,8 @@ def test_name_stands_in_for_a_missing_title():
 def test_employer_or_organization_stands_in_for_hiring_organization(renamed):
     item = jsonld_item()
     item[renamed] = item.pop("hiringOrganization")
-    row, problems = normalise(item, JSONLD)
-    assert row == JSONLD_ROW
+    row, problems = warned(item)
+    assert row == with_row(JSONLD_ROW, problems=row["problems"])
     assert [(p.rule, p.severity) for p in problems] == [("field_renamed", Severity.WARN)]
     assert renamed in problems[0].message
 
@@ -782,8 +809,8 @@ def test_employer_or_organization_stands_in_for_hiring_organization(renamed):
 def test_flat_field_under_its_canonical_name_is_read():
     item = flat_item()
     item["title"] = item.pop("job_name")
-    row, problems = normalise(item, FLAT)
-    assert row == FLAT_ROW
+    row, problems = warned(item, FLAT)
+    assert row == with_row(FLAT_ROW, problems=row["problems"])
     assert [(p.rule, p.field) for p in problems] == [("field_renamed", "job_name")]
 
 
@@ -819,26 +846,80 @@ def test_missing_field(changes, field, named):
 
 
 @pytest.mark.parametrize(
-    ("salary", "rule", "words"),
+    ("salary", "words"),
     [
-        ("abc元", "salary_unparseable", "not a salary"),
-        (money((8000, 12000), "PIECE"), "salary_unparseable", "unit"),
-        (money((8000, 12000), "MONTH", currency="USD"), "salary_unparseable", "USD"),
-        (money(("八千", 12000), "MONTH"), "salary_unparseable", "八千"),
-        (money(("nan", 12000), "MONTH"), "salary_unparseable", "nan"),
-        (True, "salary_unparseable", "not a salary"),
-        (money((12000, 8000), "MONTH"), "salary_range_invalid", "above the maximum"),
-        (money((100, 200), "MONTH"), "salary_range_invalid", "outside"),
-        (money((2_000_000, 3_000_000), "MONTH"), "salary_range_invalid", "outside"),
-        (money((20, 30), "DAY"), "salary_range_invalid", "outside"),
-        ("12000-8000元/月", "salary_range_invalid", "above the maximum"),
-        (300, "salary_range_invalid", "outside"),
+        ("abc元", "not a salary"),
+        (money((8000, 12000), "PIECE"), "unit"),
+        (money((8000, 12000), "MONTH", currency="USD"), "USD"),
+        (money(("八千", 12000), "MONTH"), "八千"),
+        (money(("nan", 12000), "MONTH"), "nan"),
+        (True, "not a salary"),
     ],
 )
-def test_salary_rejects(salary, rule, words):
-    problems = rejected(jsonld_item(baseSalary=salary))
-    assert [(p.rule, p.field) for p in problems] == [(rule, "salary")]
+def test_a_salary_that_is_not_one_is_set_aside(salary, words):
+    row, problems = warned(jsonld_item(baseSalary=salary))
+    assert [(p.rule, p.field) for p in problems] == [("salary_unparseable", "salary")]
     assert words in problems[0].message
+    assert (row["salary_min"], row["salary_max"], row["salary_flagged"]) == (None, None, False)
+
+
+@pytest.mark.parametrize(
+    ("salary", "rule", "kept", "words"),
+    [
+        (money((12000, 8000), "MONTH"), "salary_range_invalid", (12000, 8000), "above the maximum"),
+        ("12000-8000元/月", "salary_range_invalid", (12000, 8000), "above the maximum"),
+        (money((100, 200), "MONTH"), "salary_implausible", (100, 200), "outside"),
+        (money((200_000, 300_000), "MONTH"), "salary_implausible", (200_000, 300_000), "outside"),
+        (money((20, 30), "DAY"), "salary_implausible", (435, 652), "outside"),
+        (300, "salary_implausible", (300, 300), "outside"),
+        (5_000_000_000, "salary_implausible", (None, None), "outside"),  # does not fit the column
+    ],
+)
+def test_an_implausible_salary_is_kept_and_flagged(salary, rule, kept, words):
+    row, problems = warned(jsonld_item(baseSalary=salary))
+    assert [p.rule for p in problems] == [rule]
+    assert words in problems[0].message
+    assert (row["salary_min"], row["salary_max"], row["salary_flagged"]) == (*kept, True)
+
+
+def test_the_plausible_range_is_the_platforms_setting():
+    item = jsonld_item(baseSalary=money((1500, 2500), "MONTH"))
+    assert ok(item)["salary_flagged"] is False
+    strict = JSONLD.model_copy(
+        update={"limits": JSONLD.limits.model_copy(update={"salary_monthly_min": 3000})}
+    )
+    row, problems = warned(item, strict)
+    assert [p.rule for p in problems] == ["salary_implausible"] and row["salary_flagged"]
+
+
+@pytest.mark.parametrize(
+    ("unit", "salary", "expected"),
+    [
+        ("MONTH", 72000, (72000, 72000)),
+        ("YEAR", 72000, (6000, 6000)),
+        ("YEAR", "72000", (6000, 6000)),
+        ("YEAR", 72000.0, (6000, 6000)),
+        ("YEAR", [96000], (8000, 8000)),
+        ("YEAR", {"currency": "CNY", "value": {"minValue": 72000, "maxValue": 96000}}, (6000, 8000)),
+        ("DAY", 300, (6525, 6525)),
+        ("HOUR", "40", (6960, 6960)),
+        # a salary that names its unit is read in that unit whatever the platform's setting
+        ("YEAR", money((8000, 12000), "MONTH"), (8000, 12000)),
+        ("YEAR", "8000-12000元/月", (8000, 12000)),
+    ],
+)
+def test_a_bare_number_salary_is_in_the_platforms_unit(unit, salary, expected):
+    platform = JSONLD.model_copy(update={"salary_unit": unit})
+    row = ok(jsonld_item(baseSalary=salary), platform)
+    assert (row["salary_min"], row["salary_max"]) == expected
+
+
+def test_a_bare_yearly_number_read_per_month_is_flagged():
+    """What happened before the unit was configurable: 720,000 a year read as a month's pay."""
+    row, problems = warned(jsonld_item(baseSalary=720000))
+    assert [p.rule for p in problems] == ["salary_implausible"] and row["salary_flagged"]
+    yearly = JSONLD.model_copy(update={"salary_unit": "YEAR"})
+    assert ok(jsonld_item(baseSalary=720000), yearly)["salary_max"] == 60000
 
 
 @pytest.mark.parametrize(
@@ -847,15 +928,61 @@ def test_salary_rejects(salary, rule, words):
         ({"dateModified": "yesterday"}, "modified_at"),
         ({"dateModified": "2024-13-45T10:00:00"}, "modified_at"),
         ({"dateModified": "1970-01-01T00:00:00Z"}, "modified_at"),
+    ],
+)
+def test_an_unreadable_modification_time_is_quarantined(changes, field):
+    problems = rejected(jsonld_item(**changes))
+    assert [(p.rule, p.field) for p in problems] == [("date_invalid", field)]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
         ({"datePosted": "2024-02-30"}, "date_posted"),
         ({"datePosted": "20/05/2024"}, "date_posted"),
         ({"validThrough": "next month"}, "valid_through"),
         ({"validThrough": ["2024-06-30"]}, "valid_through"),
     ],
 )
-def test_date_invalid(changes, field):
-    problems = rejected(jsonld_item(**changes))
+def test_another_unreadable_date_is_set_aside(changes, field):
+    row, problems = warned(jsonld_item(**changes))
     assert [(p.rule, p.field) for p in problems] == [("date_invalid", field)]
+    assert row[field] is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "expected"),
+    [
+        ({"title": "Java\x00开发工程师（2024届）"}, "title", "Java开发工程师（2024届）"),
+        ({"title": "Java开发\x1b工程师（2024届）"}, "title", "Java开发工程师（2024届）"),
+        ({"title": "\x85Java开发工程师（2024届）\x9f"}, "title", "Java开发工程师（2024届）"),
+        ({"identifier": "ZL-\x00000123"}, "posting_id", "ZL-000123"),
+        ({"url": "https://example.org/jobs/ZL-000123\x07"}, "url", "https://example.org/jobs/ZL-000123"),
+        ({"description": "<p>岗位职责：</p>\x00负责后端\t开发"}, "description", "岗位职责： 负责后端 开发"),
+    ],
+)
+def test_control_characters_are_removed_and_recorded(changes, field, expected):
+    row, problems = warned(jsonld_item(**changes))
+    assert [(p.rule, p.field) for p in problems] == [("control_characters", field)]
+    assert row == with_row(JSONLD_ROW, **{field: expected, "problems": row["problems"]})
+
+
+def test_control_characters_in_the_employer_and_an_invalid_code_are_both_recorded():
+    org = {"name": "福州海峡软件\x00有限公司", "identifier": "9135\x000100"}
+    row, problems = warned(jsonld_item(hiringOrganization=org))
+    assert [p.rule for p in problems] == ["credit_code_invalid", "control_characters"]
+    assert row["employer_name"] == "福州海峡软件有限公司"
+    assert row["employer_credit_code_raw"] == "91350100"
+    assert "\x00" not in row["problems"]
+
+
+def test_a_title_of_control_characters_only_is_no_title():
+    row, problems = normalise(jsonld_item(title="\x00\x01"), JSONLD)
+    assert row is None
+    assert [(p.rule, p.severity) for p in problems] == [
+        ("control_characters", Severity.WARN),
+        ("missing_field", Severity.REJECT),
+    ]
 
 
 def test_every_reason_is_reported_at_once():
@@ -866,7 +993,8 @@ def test_every_reason_is_reported_at_once():
         baseSalary="很高",
         hiringOrganization={"identifier": "123"},
     )
-    problems = rejected(item)
+    row, problems = normalise(item, JSONLD)
+    assert row is None
     assert sorted((p.rule, p.field) for p in problems) == [
         ("credit_code_invalid", "employer_credit_code"),
         ("date_invalid", "modified_at"),
@@ -916,16 +1044,19 @@ def test_simulator_postings_normalise_to_their_truth():
         for entry in sim.iter_expected(platform.code):
             truth = entry["truth"]
             row, problems = normalise(entry["item"], platform)
-            if entry["defect"] in ("bad_credit_code", "missing_title"):
+            if entry["defect"] == "missing_title":
                 defects += 1
-                expected_rule = (
-                    "credit_code_invalid" if entry["defect"] == "bad_credit_code" else "missing_field"
-                )
                 assert row is None
-                assert [p.rule for p in problems] == [expected_rule]
+                assert [p.rule for p in problems] == ["missing_field"]
                 continue
             assert row is not None, (entry["item"], problems)
-            assert problems == []
+            if entry["defect"] == "bad_credit_code":  # loaded, the code kept apart
+                defects += 1
+                assert [p.rule for p in problems] == ["credit_code_invalid"]
+                assert row["employer_credit_code_raw"] == truth["employer_credit_code"]
+                truth = {**truth, "employer_credit_code": None}
+            else:
+                assert problems == []
             if truth["salary_unit"] is None:  # the simulator's salary-as-text defect is 面议
                 salary = (None, None)
             else:

@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import time
+import zlib
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
 
@@ -43,13 +44,13 @@ def http():
         yield s
 
 
-def get_page(http, sim, code, cursor=None, limit=None, since=SINCE, until=UNTIL, timeout=10):
+def get_page(http, sim, code, cursor=None, limit=None, since=SINCE, until=UNTIL, timeout=10, stream=False):
     params = {"updated_since": since, "updated_until": until}
     if cursor:
         params["cursor"] = cursor
     if limit:
         params["limit"] = limit
-    return http.get(sim.base_url(code) + "/jobs", params=params, timeout=timeout)
+    return http.get(sim.base_url(code) + "/jobs", params=params, timeout=timeout, stream=stream)
 
 
 def fetch_all(http, sim, code, limit=None, since=SINCE, until=UNTIL):
@@ -198,7 +199,47 @@ def test_fault_names():
         "truncated_body",
         "html_error_200",
         "renamed_field",
+        "gzip_bomb",
+        "drip",
+        "endless_cursor",
+        "control_characters",
+        "bad_credit_codes",
+        "bare_salary",
     }
+
+
+def test_gzip_bomb_is_small_on_the_wire_and_huge_inflated(sim, http):
+    sim.set_fault("zhilian", "gzip_bomb", times=1, inflated_bytes=20 * 2**20)
+    r = get_page(http, sim, "zhilian", limit=5, stream=True)
+    wire = r.raw.read(decode_content=False)
+    assert r.headers["Content-Encoding"] == "gzip" and len(wire) < 100_000
+    inflated = zlib.decompress(wire, 31)
+    assert len(inflated) == 20 * 2**20 and len(json.loads(inflated)["data"]) == 5
+    assert get_page(http, sim, "zhilian", limit=5).headers.get("Content-Encoding") is None  # once
+
+
+def test_endless_cursor_never_ends(sim, http):
+    sim.set_fault("zhilian", "endless_cursor")
+    cursor, seen = None, set()
+    total = sim.expected_count("zhilian", SINCE, UNTIL)
+    for _ in range(total // 50 + 5):
+        page = get_page(http, sim, "zhilian", cursor, limit=50).json()
+        cursor = page["next_cursor"]
+        assert cursor and cursor not in seen
+        seen.add(cursor)
+
+
+@pytest.mark.parametrize(
+    ("fault", "options", "message"),
+    [
+        ("bare_salary", {"unit": "FORTNIGHT"}, "bare_salary unit"),
+        ("control_characters", {"every": 0}, "every must be at least 1"),
+        ("gzip_bomb", {"inflated_bytes": -1}, "non-negative"),
+    ],
+)
+def test_new_fault_options_are_checked(sim, fault, options, message):
+    with pytest.raises(ValueError, match=message):
+        sim.set_fault("zhilian", fault, **options)
 
 
 def test_http_500_first_n_then_recovers(sim, http):

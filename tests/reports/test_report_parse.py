@@ -69,6 +69,11 @@ def _delete_phone_label(workbook):
     workbook["周报"]["A7"] = None
 
 
+def _formula_without_result(workbook):
+    # openpyxl writes a formula without its result, as scripts and some online editors do.
+    workbook["周报"]["B14"] = "=SUM(B10:B13)"
+
+
 def _rename_sheet(workbook):
     workbook["周报"].title = "Sheet1"
 
@@ -207,6 +212,10 @@ BAD_INPUTS = [
     pytest.param(
         edited_xlsx(_second_positions_row), "r.xlsx", "field_duplicate", "positions", "B27",
         ["“提供岗位(个)”本周数出现了 2 次", "单元格 B14", "单元格 B27"], id="xlsx-row-twice",
+    ),
+    pytest.param(
+        edited_xlsx(_formula_without_result), "r.xlsx", "formula_uncomputed", "positions", "B14",
+        ["单元格 B14", "=SUM(B10:B13)", "没有保存", "Excel 或 WPS"], id="xlsx-formula-without-result",
     ),
     pytest.param(
         edited_xlsx(_rename_sheet), "r.xlsx", "sheet_missing", None, None,
@@ -651,3 +660,55 @@ def test_the_unit_is_a_code_or_a_name(typed, record):
 def test_the_corps_has_its_own_code(record):
     result = parse(csv_bytes({**record, "unit_code": "兵团"}), "r.csv")
     assert result.record["unit_code"] == "660000"
+
+
+def test_a_formula_with_its_saved_result_is_read_as_that_result(record):
+    """A workbook saved by Excel or WPS keeps each formula's result: that number is the value."""
+    content = xlsx_bytes(record, edit=_formula_without_result)
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        name = next(n for n in archive.namelist() if n.startswith("xl/worksheets/sheet1"))
+        xml = archive.read(name)
+    total = sum(record[k] for k in ("job_fairs_online", "job_fairs_offline", "campus_events", "employers"))
+    saved = xml.replace(b"<f>SUM(B10:B13)</f><v />", b"<f>SUM(B10:B13)</f><v>%d</v>" % total)
+    assert saved != xml
+    result = parse(replace_member(content, name, saved), "r.xlsx")
+    assert not result.rejected, [p.message for p in result.problems]
+    assert result.record["positions"] == total
+
+
+def test_control_characters_are_stripped_with_a_warning_in_every_format(record):
+    dirty = dict(
+        record, contact_name="王\x00老师", highlights="开展\x1b[31m招聘会\x85。\n第二段", problems="无\x7f"
+    )
+    for content, name in ((csv_bytes(dirty), "r.csv"), (json_bytes(dirty), "r.json")):
+        result = parse(content, name)
+        assert not result.rejected, [p.message for p in result.problems]
+        assert result.record["contact_name"] == "王老师"
+        assert result.record["highlights"] == "开展[31m招聘会。\n第二段"
+        assert result.record["problems"] == "无"
+        flagged = {p.field for p in result.problems if p.rule == "control_characters"}
+        assert flagged == {"contact_name", "highlights", "problems"}, name
+        assert all(p.severity is Severity.WARN for p in result.problems)
+
+    # XML 1.0 carries C1 characters and DEL (not C0): a workbook can hold those.
+    def c1_and_del(workbook):  # written past the form's writer, which stores clean text only
+        workbook["周报"]["B25"] = "开展\x85招聘会\x9b。"
+        workbook["周报"]["B26"] = "无\x7f"
+
+    xlsx = parse(xlsx_bytes(record, edit=c1_and_del), "r.xlsx")
+    assert (xlsx.record["highlights"], xlsx.record["problems"]) == ("开展招聘会。", "无")
+    assert {p.cell for p in xlsx.problems if p.rule == "control_characters"} == {"B25", "B26"}
+
+
+def test_problems_are_capped_per_rule_with_a_count_of_the_rest(record):
+    header = ",".join([*F.flat_columns("en"), *(f"extra_{i}" for i in range(20_000))])
+    row = ",".join(
+        str(record[k]) if not isinstance(record[k], date) else record[k].isoformat() for k in F.RECORD_KEYS
+    )
+    result = parse(f"{header}\n{row}\n".encode(), "r.csv")
+    assert not result.rejected
+    unknown = [p for p in result.problems if p.rule == "field_unknown"]
+    assert len(unknown) == 21
+    assert [p.cell for p in unknown[:3]] == ["AI1", "AJ1", "AK1"]
+    assert "另有 19,980 处同类问题" in unknown[-1].message and unknown[-1].value == "19980"
+    assert unknown[-1].severity is Severity.WARN

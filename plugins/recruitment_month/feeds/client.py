@@ -51,6 +51,15 @@ Duplicates: a posting met again (the same id on a repeated page or across pages)
 :attr:`ExtractResult.winners` tells, for the ids met more than once only, which occurrence was kept;
 ``iter_items`` with it reads the raw file in one pass, without it in two.
 
+Limits (``platform.limits``, from ``include/config/platforms.yaml``), each a :class:`FeedLimitError` that
+names the platform and the setting, never retried within the try: a body is read in pieces and refused
+past ``max_page_bytes`` as received (a declared ``Content-Length`` above it before reading) or past
+``max_page_inflated_bytes`` once inflated (a bounded decompressor: a gzip bomb costs the limit, not its
+inflated size); an answer must be complete within ``request_deadline_seconds`` of its headers (a server
+dripping bytes keeps every single read within the read timeout); an extraction must end within
+``extraction_budget_seconds`` (an endless cursor chain). When a limit stops an extraction nothing of the
+window is landed, so the next run, starting where the last load ended, pulls the whole window again.
+
 The bearer token is sent in the ``Authorization`` header only and is masked in every message.
 
 Pure module: no Airflow import at module level (:func:`connection_for` imports it when called).
@@ -70,6 +79,7 @@ import re
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -93,6 +103,7 @@ USER_AGENT = "recruitment-month-feed-client/1.0"
 _STAMP = "%Y%m%dT%H%M%SZ"
 _SHANGHAI = ZoneInfo("Asia/Shanghai")
 _MISSING = object()
+_CHUNK = 256 * 1024  # bytes read at a time from a body
 _REJECTED_BODY_CHARS = 16_000
 _REJECTED_MAX = 200
 
@@ -113,6 +124,15 @@ class FeedAuthError(FeedError):
 
 class FeedResponseError(FeedError):
     """The platform kept answering with something that is not the feed API."""
+
+
+class FeedLimitError(FeedError):
+    """An answer or an extraction went past one of the platform's limits (``Platform.limits``):
+    ``limit`` names the setting. Not retried within the try: the same server does the same again."""
+
+    def __init__(self, message: str, *, limit: str, platform_code: str = "", url: str = ""):
+        super().__init__(message, platform_code=platform_code, url=url)
+        self.limit = limit
 
 
 # --------------------------------------------------------------------------------------------- result
@@ -229,6 +249,7 @@ def make_session(
     session.mount("https://", adapter)
     session.headers["User-Agent"] = USER_AGENT
     session.headers["Accept"] = "application/json"
+    session.headers["Accept-Encoding"] = "gzip, deflate"  # what _Fetcher inflates with a bound
     return session
 
 
@@ -674,6 +695,8 @@ class _Fetcher:
         self.pacer = pacer
         self.rejections = rejections
         self.headers = {"Authorization": f"Bearer {token}"}
+        self.limits = platform.limits
+        self.stop_at = math.inf  # the extraction's budget (monotonic time); set by extract()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"feed-{platform.code}")
 
     def close(self, wait: bool = True) -> None:
@@ -691,6 +714,8 @@ class _Fetcher:
     def _get(self, params: dict[str, Any]) -> _Answer:
         """One GET (urllib3 retries inside), on the worker thread."""
         self.pacer.wait()
+        if time.monotonic() >= self.stop_at:
+            raise self._budget_error(self.url(params))
         try:
             response = self.http.get(
                 self.jobs_url, params=params, headers=self.headers, timeout=self.timeout, stream=True
@@ -712,12 +737,102 @@ class _Fetcher:
             history=_retry_history(response),
         )
         try:
-            # one read of the whole body; the connection goes back to the pool once it is read
-            answer.body = response.raw.read(decode_content=True)
-        except (urllib3.exceptions.HTTPError, OSError, requests.RequestException) as exc:
+            # the connection goes back to the pool once the body is read
+            answer.body = self._read_body(response, params)
+        except (urllib3.exceptions.HTTPError, OSError, requests.RequestException, zlib.error) as exc:
             answer.cut = f"the body was cut off ({type(exc).__name__}: {exc})"
             response.close()
+        except BaseException:
+            response.close()
+            raise
         return answer
+
+    def _limit_error(self, params: dict[str, Any], limit: str, what: str) -> FeedLimitError:
+        url = self.url(params)
+        message = (
+            f"{self.code}: {url}: {what} (limits.{limit} of the platform; include/config/platforms.yaml)"
+        )
+        return FeedLimitError(_redact(message, self.token), limit=limit, platform_code=self.code, url=url)
+
+    def _budget_error(self, url: str) -> FeedLimitError:
+        budget = self.limits.extraction_budget_seconds
+        message = (
+            f"{self.code}: the extraction ran out of its time budget of {budget:g} s (limits."
+            f"extraction_budget_seconds) before {url}; nothing of this window is landed, and the next "
+            f"run pulls it again from the same start"
+        )
+        return FeedLimitError(
+            _redact(message, self.token), limit="extraction_budget_seconds", platform_code=self.code, url=url
+        )
+
+    def _read_body(self, response: requests.Response, params: dict[str, Any]) -> bytes:
+        """The body, inflated, read in pieces with every limit checked as it grows: the bytes received,
+        the bytes inflated (a bounded decompressor: a gzip bomb never inflates past the limit) and the
+        request's deadline (a server dripping bytes never keeps a read alive past it)."""
+        limits = self.limits
+        max_bytes, max_inflated = limits.max_page_bytes, limits.max_page_inflated_bytes
+        deadline = min(time.monotonic() + limits.request_deadline_seconds, self.stop_at)
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            raise self._limit_error(
+                params, "max_page_bytes", f"the answer declares {int(declared):,} bytes, over {max_bytes:,}"
+            )
+        encoding = response.headers.get("Content-Encoding", "").strip().lower()
+        if encoding in ("", "identity"):
+            inflater = None
+        elif encoding in ("gzip", "x-gzip", "deflate"):
+            inflater = zlib.decompressobj(32 + zlib.MAX_WBITS)  # gzip or zlib, by the header
+        else:
+            raise self._limit_error(
+                params, "max_page_inflated_bytes", f"unknown Content-Encoding {encoding!r}"
+            )
+        raw = response.raw
+        parts: list[bytes] = []
+        received = inflated = 0
+        while True:
+            if time.monotonic() > deadline:
+                if deadline == self.stop_at:
+                    raise self._budget_error(self.url(params))
+                raise self._limit_error(
+                    params,
+                    "request_deadline_seconds",
+                    f"the answer was not complete after {limits.request_deadline_seconds:g} s "
+                    f"({received:,} bytes received)",
+                )
+            chunk = raw.read1(_CHUNK, decode_content=False)
+            if not chunk:
+                break
+            received += len(chunk)
+            if received > max_bytes:
+                raise self._limit_error(
+                    params, "max_page_bytes", f"the answer is over {max_bytes:,} bytes as received"
+                )
+            if inflater is None:
+                inflated += len(chunk)
+                parts.append(chunk)
+                continue
+            while chunk:  # at most _CHUNK bytes inflated at a time: the page plus one piece in memory
+                piece = inflater.decompress(chunk, _CHUNK)
+                inflated += len(piece)
+                if inflated > max_inflated:
+                    raise self._limit_error(
+                        params,
+                        "max_page_inflated_bytes",
+                        f"the answer inflates past {max_inflated:,} bytes ({received:,} bytes received, "
+                        f"{encoding})",
+                    )
+                parts.append(piece)
+                chunk = inflater.unconsumed_tail
+        if inflater is not None:
+            if not inflater.eof:
+                raise zlib.error(f"the {encoding} stream ends early ({received:,} bytes received)")
+            tail = inflater.flush()
+            if inflated + len(tail) > max_inflated:
+                raise self._limit_error(
+                    params, "max_page_inflated_bytes", f"the answer inflates past {max_inflated:,} bytes"
+                )
+            parts.append(tail)
+        return b"".join(parts)
 
     def page(
         self,
@@ -901,9 +1016,14 @@ def extract(
     )
     lander = _Lander(raw_path, compresslevel)
     ahead: Future[_Answer] | None = None
+    fetcher.stop_at = time.monotonic() + platform.limits.extraction_budget_seconds
     ok = False
     try:
         while True:
+            if time.monotonic() >= fetcher.stop_at:
+                # Nothing of the window is landed (the .part file goes): the next run, which starts
+                # where the last load ended, pulls the whole window again, so nothing is skipped.
+                raise fetcher._budget_error(_safe_url(jobs_url))
             if pages >= max_pages:
                 raise FeedError(
                     f"{platform.code}: still a next_cursor after {max_pages} pages ({dedup.received} items); "

@@ -40,6 +40,8 @@ from typing import TYPE_CHECKING
 import msgspec
 from xxhash import xxh3_128_hexdigest
 
+from recruitment_month.text import strip_control
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
@@ -108,11 +110,19 @@ _content_values = itemgetter(*_CONTENT)
 _encode_json = msgspec.json.Encoder().encode
 
 
+_FLAGS = ("employer_credit_code_raw", "salary_flagged", "problems")
+_flag_values = itemgetter(*_FLAGS)
+
+
 def content_hash(posting: dict) -> str:
     """A digest of what makes a version (the content columns as JSON; not the keys, not the modification
     time). XXH3-128: a fingerprint to compare versions, not a defence against a forger, and a tenth of
-    the cost of a cryptographic hash over the long descriptions."""
-    return xxh3_128_hexdigest(_encode_json(_content_values(posting)))
+    the cost of a cryptographic hash over the long descriptions. What was set aside or flagged counts
+    only when there is any (then ``problems`` is set), so a clean posting's digest is as it always was."""
+    values = _content_values(posting)
+    if posting.get("problems") is not None:
+        values += _flag_values(posting)
+    return xxh3_128_hexdigest(_encode_json(values))
 
 
 @dataclass
@@ -128,6 +138,11 @@ class LoadReport:
     identical: int = 0  # of the unchanged: the same item as delivered last, not normalised again
     warnings: int = 0
     quarantine_by_rule: dict[str, int] = field(default_factory=dict)
+    problems_by_rule: dict[str, int] = field(default_factory=dict)
+    """Loaded postings with a field set aside or flagged, per rule (not counting those not normalised
+    again because their item was delivered identical)."""
+    samples: dict[str, list] = field(default_factory=dict)
+    """Per rule: the first few [posting id, value] (what the alert quotes)."""
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -218,6 +233,19 @@ class Prepared:
     identical: list[tuple[str, str]]  # (posting id, item hash)
     quarantine: list[dict]
     received: int
+    warned: dict[str, int] = field(default_factory=dict)
+    """Loaded postings per warning rule (a posting counts once per rule)."""
+    samples: dict[str, list[tuple[str | None, str | None]]] = field(default_factory=dict)
+    """Per rule (warnings and quarantine alike): the first few (posting id, value)."""
+
+
+SAMPLES_PER_RULE = 5
+
+
+def _sample(samples: dict, rule: str, posting_id: str | None, value: str | None) -> None:
+    kept = samples.setdefault(rule, [])
+    if len(kept) < SAMPLES_PER_RULE:
+        kept.append((posting_id, None if value is None else strip_control(value)[:80]))
 
 
 def prepare(items: Iterable[object], platform: Platform, known: dict[str, str] | None = None) -> Prepared:
@@ -234,6 +262,8 @@ def prepare(items: Iterable[object], platform: Platform, known: dict[str, str] |
     postings: list[dict] = []
     identical: list[tuple[str, str]] = []
     quarantine: list[dict] = []
+    warned: dict[str, int] = {}
+    samples: dict[str, list] = {}
     received = 0
     for item in items:
         received += 1
@@ -248,21 +278,27 @@ def prepare(items: Iterable[object], platform: Platform, known: dict[str, str] |
         posting, problems = normalise(item, platform)
         if posting is None:
             first = next(p for p in problems if p.severity is Severity.REJECT)
+            raw_id = _raw_id(item, platform)
+            _sample(samples, first.rule, raw_id, first.value)
             quarantine.append(
                 {
-                    "posting_id": _raw_id(item, platform),
+                    "posting_id": raw_id,
                     "rule": first.rule,
                     "field": first.field,
-                    "message": "; ".join(p.message for p in problems if p.severity is Severity.REJECT),
+                    "message": strip_control("; ".join(p.message for p in problems)),
                     "raw": item,
                 }
             )
             continue
+        if problems:
+            for rule in {p.rule: p for p in problems}.values():
+                warned[rule.rule] = warned.get(rule.rule, 0) + 1
+                _sample(samples, rule.rule, posting["posting_id"], rule.value)
         posting["content_hash"] = content_hash(posting)
         posting["cluster_id"] = cluster_id(posting)
         posting["item_hash"] = digest
         postings.append(posting)
-    return Prepared(postings, identical, quarantine, received)
+    return Prepared(postings, identical, quarantine, received, warned, samples)
 
 
 def _raw_id(item, platform) -> str | None:
@@ -274,7 +310,7 @@ def _raw_id(item, platform) -> str | None:
         value = item.get("identifier")
         if isinstance(value, dict):
             value = value.get("value")
-    return None if value is None else str(value)[:200]
+    return None if value is None else strip_control(str(value))[:200]
 
 
 def validate(
@@ -340,7 +376,7 @@ def _binary_type(column) -> str:
     kind = getattr(column.type, "impl", column.type).python_type  # a TypeDecorator: what it stores
     if kind is datetime:
         return "timestamptz"
-    return {str: "text", int: "int4", date: "date", float: "float8"}[kind]
+    return {str: "text", int: "int4", date: "date", float: "float8", bool: "bool"}[kind]
 
 
 def _stage(conn: Connection, rows: list[dict], load: str, seen_at: datetime, platform_code: str) -> None:
@@ -546,6 +582,8 @@ def _load(
     prepared = prepare(items, platform, known)
     report.received = prepared.received
     report.identical = len(prepared.identical)
+    report.problems_by_rule = dict(sorted(prepared.warned.items()))
+    report.samples = {rule: [list(s) for s in kept] for rule, kept in sorted(prepared.samples.items())}
     valid, failed, report.warnings = validate(prepared.postings, platform, f"{SUITE}/{load_key}", engine)
     quarantined = prepared.quarantine + failed
     # In the primary key's order: PostgreSQL then adds to the key's index page after page instead of
@@ -592,6 +630,29 @@ def _load(
             ],
             ["load_key"],
         )
+        dominant = _dominant(report)
+        if dominant is not None:  # told to the engineers with the load, so a rerun does not repeat it
+            _alert_dominant(conn, platform, report, *dominant)
+
+
+def _alert_dominant(conn: Connection, platform: Platform, report: LoadReport, rule: str, count: int) -> None:
+    from recruitment_month.alerts import raise_alert
+
+    raise_alert(
+        conn,
+        key=f"feed_defect/{report.load_id}/{rule}",
+        subject_ref=platform.code,
+        title=f"平台数据缺陷 Feed defect: {platform.code} — {count}/{report.received} postings: {rule}",
+        text="\n".join(
+            [
+                f"{count} of the {report.received} postings of {platform.code} in {report.load_id} were loaded "
+                f"with the problem {rule} ({_describe(report, rule)}).",
+                "Each posting is loaded and counted with that field set aside (see core_posting.problems).",
+                "A whole feed with one defect usually means the platform sends the field wrong: tell them.",
+            ]
+        ),
+        kind="feed_defect",
+    )
 
 
 def load(
@@ -615,11 +676,27 @@ def load(
         report.received >= QUARANTINE_ALERT_MIN
         and report.quarantined > QUARANTINE_ALERT_SHARE * report.received
     ):
+        rule, count = max(report.quarantine_by_rule.items(), key=lambda kv: kv[1])
         raise FeedShapeError(
-            f"{platform.code}: {report.quarantined} of {report.received} postings quarantined "
-            f"{report.quarantine_by_rule} in {load_key}. The feed's shape has probably changed (a renamed "
-            "field?): see audit_feed_quarantine for the raw items, fix the platform's field_map or adapter, "
-            "and clear this task; the load is rerun to the same result."
+            f"{platform.code}: {report.quarantined} of {report.received} postings quarantined in {load_key}, "
+            f"{count} of them by the rule {rule} ({_describe(report, rule)}); all by rule: "
+            f"{report.quarantine_by_rule}. A posting is only quarantined when it has no id, title, employer "
+            "or modification time: see audit_feed_quarantine for the raw items and ask the platform, or "
+            "map the field that carries it in the platform's field_map; then clear this task (the load is "
+            "rerun to the same result)."
+        )
+    dominant = _dominant(report)
+    if dominant is not None:
+        rule, count = dominant
+        log.warning(
+            "%s %s: %d of %d postings loaded with the problem %s (%s): the field is set aside on each; "
+            "a whole feed with one defect usually means the platform sends it wrong, tell them",
+            platform.code,
+            load_key,
+            count,
+            report.received,
+            rule,
+            _describe(report, rule),
         )
     log.info(
         "%s %s: received %d, new %d, updated %d, unchanged %d, quarantined %d %s, warnings %d",
@@ -634,6 +711,21 @@ def load(
         report.warnings,
     )
     return report
+
+
+def _describe(report: LoadReport, rule: str) -> str:
+    """The samples of a rule: 'e.g. id=value, ...'."""
+    samples = report.samples.get(rule) or []
+    shown = ", ".join(f"{pid}={value!r}" if value is not None else str(pid) for pid, value in samples)
+    return f"e.g. {shown}" if shown else "no sample"
+
+
+def _dominant(report: LoadReport) -> tuple[str, int] | None:
+    """The warning rule most loaded postings share, when it is more than half a load of some size."""
+    if report.received < QUARANTINE_ALERT_MIN or not report.problems_by_rule:
+        return None
+    rule, count = max(report.problems_by_rule.items(), key=lambda kv: kv[1])
+    return (rule, count) if count > QUARANTINE_ALERT_SHARE * report.received else None
 
 
 def duplicate_rates(engine: Engine) -> dict[str, dict]:

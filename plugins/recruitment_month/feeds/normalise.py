@@ -7,16 +7,25 @@ JSON object mapped through the platform's ``field_map`` (adapter ``flat``). It a
 ``(posting, problems)``: the posting is ``None`` when a problem has severity ``REJECT`` (the item goes to
 quarantine); ``WARN`` problems accompany a loaded posting.
 
-Rules (``Problem.rule``):
+Rules (``Problem.rule``). A defect in one field never costs the record: only an item without an identity
+is rejected (quarantined); any other bad field is set aside and the problem recorded on the posting
+(``problems``, JSON).
 
 * ``missing_field`` (reject): no posting id, title, modification time or employer name.
-* ``credit_code_invalid`` (reject): an employer credit code is present but has the wrong length,
-  characters or check character (GB 32100, with the embedded GB 11714 organisation code check).
-* ``salary_unparseable`` (reject): a salary that is not a salary (``面议`` is not a problem: no salary).
-* ``salary_range_invalid`` (reject): minimum above maximum, or a monthly amount below 500 or above
-  1,000,000 CNY.
-* ``date_invalid`` (reject): a date or time that cannot be read, or outside 2000–2099.
+* ``date_invalid`` (reject for the modification time): it cannot be read, or is outside 2000–2099.
 * ``item_invalid`` (reject): the item is not a JSON object.
+* ``credit_code_invalid`` (warn): an employer credit code is present but has the wrong length,
+  characters or check character (GB 32100, with the embedded GB 11714 organisation code check). It is
+  kept in ``employer_credit_code_raw``, not in ``employer_credit_code``, so it links nothing.
+* ``salary_unparseable`` (warn): a salary that is not a salary (``面议`` is not a problem: no salary).
+* ``salary_implausible`` (warn): a monthly amount outside the platform's ``limits.salary_monthly_min``
+  – ``salary_monthly_max``; ``salary_range_invalid`` (warn): minimum above maximum. Both keep the amounts
+  and set ``salary_flagged``, which keeps the posting out of salary figures. A bare number (``72000``,
+  ``"8000"``, a MonetaryAmount without ``unitText``) is per the platform's ``salary_unit`` (MONTH unless
+  configured).
+* ``date_invalid`` (warn): datePosted or validThrough cannot be read; set aside.
+* ``control_characters`` (warn): C0/C1 control characters were removed from text fields (tab and line
+  breaks are spacing, as elsewhere in free text).
 * ``region_unknown`` (warn): the location names no reporting unit; ``province_code`` is None.
 * ``openings_invalid`` (warn): the number of openings is not a count from 1 to 100,000; 1 is used.
 * ``field_renamed`` (warn): an expected field was missing and its value was read under another name
@@ -55,8 +64,6 @@ __all__ = [
     "EMPLOYMENT_TYPES",
     "INDUSTRY_CATEGORIES",
     "INDUSTRY_KEYWORDS",
-    "SALARY_MAX",
-    "SALARY_MIN",
     "canonical_columns",
     "classify_education",
     "classify_employment_type",
@@ -89,12 +96,14 @@ canonical_columns: list[str] = [
     "modified_at",
     "url",
     "description",
+    "employer_credit_code_raw",
+    "salary_flagged",
+    "problems",
 ]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DESCRIPTION_MAX_CHARS = 4000
-SALARY_MIN = 500  # CNY per month
-SALARY_MAX = 1_000_000
+CREDIT_CODE_RAW_MAX = 64  # characters of an invalid credit code kept in employer_credit_code_raw
 OPENINGS_MAX = 100_000
 _YEAR_MIN, _YEAR_MAX = 2000, 2099
 
@@ -239,12 +248,14 @@ _NUMBER = (int, float)
 
 
 class _Reject(Exception):
-    """One value that cannot be read; becomes a REJECT problem."""
+    """One value that cannot be read; becomes a problem (REJECT for the identity fields, else WARN).
+    ``value``: what to keep apart from the canonical column, if anything."""
 
-    def __init__(self, rule: str, message: str) -> None:
+    def __init__(self, rule: str, message: str, value: str | None = None) -> None:
         super().__init__(message)
         self.rule = rule
         self.message = message
+        self.value = value
 
 
 # ==================================================================================================
@@ -650,7 +661,11 @@ def _credit_code(value: object) -> str | None:
             reason = f"check character is {code[17]}, expected {expected}"
         else:
             reason = "embedded organisation code (GB 11714) check fails"
-    raise _Reject("credit_code_invalid", f"employer credit code {code} {reason}")
+    raise _Reject(
+        "credit_code_invalid",
+        f"employer credit code {code} {reason}; kept apart, not used to link postings",
+        code[:CREDIT_CODE_RAW_MAX],
+    )
 
 
 def _number(value: object, what: str) -> float | None:
@@ -684,8 +699,9 @@ def _monthly(amount: float, unit: str | None) -> int:
         raise _Reject("salary_unparseable", f"salary unit {unit!r} is not HOUR/DAY/WEEK/MONTH/YEAR") from None
 
 
-def _salary(value: object) -> tuple[int | None, int | None]:
-    """baseSalary: a number, numeric or salary text, MonetaryAmount or QuantitativeValue.
+def _salary(value: object, unit: str = "month") -> tuple[int | None, int | None]:
+    """baseSalary: a number, numeric or salary text, MonetaryAmount or QuantitativeValue. ``unit`` (a
+    key of ``_UNIT_FACTOR``): the platform's unit of an amount that names none (a bare number).
 
     The usual shapes take a short way with the same result; anything else goes to ``_salary_general``."""
     kind = type(value)
@@ -694,14 +710,14 @@ def _salary(value: object) -> tuple[int | None, int | None]:
         if found is not None:
             return found
     elif kind is str:
-        found = _salary_text(value)
+        found = _salary_text(value, unit)
         if type(found) is str:
             raise _Reject("salary_unparseable", found)
         return found
-    elif kind is int:  # a whole number: CNY per month
+    elif kind is int and unit == "month":  # a whole number, per month
         m = round(float(value))
         return m, m
-    return _salary_general(value)
+    return _salary_general(value, unit)
 
 
 def _monetary_amount(value: dict) -> tuple[int, int] | None:
@@ -732,19 +748,24 @@ def _monetary_amount(value: dict) -> tuple[int, int] | None:
 
 
 @lru_cache(maxsize=8192)
-def _salary_text(text: str) -> tuple[int | None, int | None] | str:
+def _salary_text(text: str, unit: str = "month") -> tuple[int | None, int | None] | str:
     """A salary written as text ("8000", "15-25K·13薪") as (min, max), or why it is not a salary.
-    Memoised: the same texts come again and again."""
-    if _is_number(text):  # "8000": a number written as text, per month like a number
-        m = _monthly(_number(text, "salary"), None)
+    A bare number and a text without a period are per ``unit`` (the platform's; for "month", text
+    amounts of 100,000 and more are per year, see ``parse_salary_text``). Memoised: the same texts come
+    again and again."""
+    if _is_number(text):  # "8000": a number written as text, per the platform's unit like a number
+        try:
+            m = _monthly(_number(text, "salary"), unit)
+        except _Reject as exc:
+            return exc.message
         return m, m
-    result = _parse_salary_cached(text, None)
+    result = _parse_salary_cached(text, None if unit == "month" else unit)
     if isinstance(result, str):
         return result
     return result or (None, None)
 
 
-def _salary_general(value: object) -> tuple[int | None, int | None]:
+def _salary_general(value: object, default_unit: str = "month") -> tuple[int | None, int | None]:
     """baseSalary in any shape (see ``_salary``)."""
     if value is None:
         return None, None
@@ -752,15 +773,15 @@ def _salary_general(value: object) -> tuple[int | None, int | None]:
         raise _Reject("salary_unparseable", f"salary {value!r} is not a salary")
     if isinstance(value, _NUMBER):
         amount = _number(value, "salary")
-        m = _monthly(amount, None)
+        m = _monthly(amount, default_unit)
         return m, m
     if isinstance(value, str):
-        if _is_number(value):  # "8000": a number written as text, per month like a number
-            m = _monthly(_number(value, "salary"), None)
+        if _is_number(value):  # "8000": a number written as text, per the platform's unit
+            m = _monthly(_number(value, "salary"), default_unit)
             return m, m
-        return _from_text(value, None)
+        return _from_text(value, None if default_unit == "month" else default_unit)
     if isinstance(value, _SEQUENCE):
-        return _salary(value[0]) if value else (None, None)
+        return _salary(value[0], default_unit) if value else (None, None)
     if not isinstance(value, dict):
         raise _Reject("salary_unparseable", f"salary {value!r} is not a salary")
     currency = value.get("currency")
@@ -779,7 +800,7 @@ def _salary_general(value: object) -> tuple[int | None, int | None]:
         unit = unit.strip() or None
     elif unit is not None:
         raise _Reject("salary_unparseable", f"salary unit {unit!r} is not HOUR/DAY/WEEK/MONTH/YEAR")
-    unit_key = "month" if unit is None else unit.lower()
+    unit_key = default_unit if unit is None else unit.lower()
     if unit_key not in _UNIT_FACTOR:
         raise _Reject("salary_unparseable", f"salary unit {unit!r} is not HOUR/DAY/WEEK/MONTH/YEAR")
     if quantity is None:
@@ -815,17 +836,42 @@ def _is_number(text: str) -> bool:
     return math.isfinite(number)
 
 
-def _check_salary(lo: int | None, hi: int | None) -> None:
-    if lo is not None and hi is not None and SALARY_MIN <= lo <= hi <= SALARY_MAX:
-        return  # the usual case: no need to look closer
+_INT32_MAX = 2_147_483_647
+
+
+def _check_salary(
+    lo: int | None, hi: int | None, low: int, high: int
+) -> tuple[int | None, int | None, Problem | None]:
+    """(min, max, problem): a monthly amount outside [low, high] or a minimum above the maximum is
+    flagged (``salary_implausible``, ``salary_range_invalid``) and kept as read, unless it does not fit
+    the column (then None)."""
+    if lo is not None and hi is not None and low <= lo <= hi <= high:
+        return lo, hi, None  # the usual case: no need to look closer
+    problem = None
     for amount in (lo, hi):
-        if amount is not None and not SALARY_MIN <= amount <= SALARY_MAX:
-            raise _Reject(
-                "salary_range_invalid",
-                f"salary {amount} CNY per month is outside {SALARY_MIN}–{SALARY_MAX:,}",
+        if amount is not None and not low <= amount <= high:
+            problem = Problem(
+                "salary_implausible",
+                WARN,
+                f"salary {amount:,} CNY per month is outside the plausible {low:,}–{high:,}; "
+                "kept out of salary figures",
+                field="salary_min" if amount is lo else "salary_max",
+                value=str(amount),
             )
-    if lo is not None and hi is not None and lo > hi:
-        raise _Reject("salary_range_invalid", f"salary minimum {lo} is above the maximum {hi}")
+            break
+    if problem is None and lo is not None and hi is not None and lo > hi:
+        problem = Problem(
+            "salary_range_invalid",
+            WARN,
+            f"salary minimum {lo:,} is above the maximum {hi:,}; kept out of salary figures",
+            field="salary_min",
+            value=f"{lo}-{hi}",
+        )
+    if lo is not None and not -_INT32_MAX <= lo <= _INT32_MAX:
+        lo = None
+    if hi is not None and not -_INT32_MAX <= hi <= _INT32_MAX:
+        hi = None
+    return lo, hi, problem
 
 
 def _datetime(value: object, what: str, end_of_day: bool = False, *, memo: bool = False) -> datetime | None:
@@ -1147,7 +1193,7 @@ def _normalise_jsonld(item: dict, platform: Platform) -> tuple[dict | None, list
         employer, credit = org, None
     region, city = _location(get("jobLocation"))
     return _build(
-        platform.code,
+        platform,
         get("identifier"),
         title,
         employer,
@@ -1255,7 +1301,7 @@ def _normalise_flat(item: dict, platform: Platform) -> tuple[dict | None, list[P
         modified,
     ) = values
     return _build(
-        platform.code,
+        platform,
         posting_id,
         title,
         employer,
@@ -1279,7 +1325,7 @@ def _normalise_flat(item: dict, platform: Platform) -> tuple[dict | None, list[P
 
 
 def _build(
-    platform_code: str,
+    platform: Platform,
     posting_id_raw: object,
     title_raw: object,
     employer_raw: object,
@@ -1302,6 +1348,7 @@ def _build(
 ) -> tuple[dict | None, list[Problem]]:
     problems: list[Problem] = []
 
+    # Identity: without an id, a title, an employer and a modification time there is no posting.
     posting_id = _identifier(posting_id_raw)
     title = _text(title_raw)
     employer = _text(employer_raw)
@@ -1311,33 +1358,42 @@ def _build(
         problems.append(_missing("title", source))
     if employer is None:
         problems.append(_missing("employer_name", source))
-
-    credit = lo = hi = posted = valid = modified = None
-    try:
-        credit = _credit_code(credit_raw)
-    except _Reject as exc:
-        problems.append(_reject(exc, "employer_credit_code", credit_raw))
-    try:
-        lo, hi = _salary(salary_raw)
-        _check_salary(lo, hi)
-    except _Reject as exc:
-        problems.append(_reject(exc, "salary", salary_raw))
-    try:
-        posted = _date(posted_raw, source["date_posted"])
-    except _Reject as exc:
-        problems.append(_reject(exc, "date_posted", posted_raw))
-    try:
-        valid = _datetime(valid_raw, source["valid_through"], end_of_day=True, memo=True)
-    except _Reject as exc:
-        problems.append(_reject(exc, "valid_through", valid_raw))
+    modified = None
     try:
         modified = _datetime(modified_raw, source["modified_at"])
         if modified is None:
             problems.append(_missing("modified_at", source))
     except _Reject as exc:
         problems.append(_reject(exc, "modified_at", modified_raw))
+    no_identity = bool(problems)
 
-    if problems:
+    # Every other field: a defect sets that field aside (None) with a warning; the posting is kept.
+    credit = credit_kept = lo = hi = posted = valid = None
+    flagged = False
+    try:
+        credit = _credit_code(credit_raw)
+    except _Reject as exc:
+        credit_kept = exc.value
+        problems.append(_warn(exc, "employer_credit_code", credit_kept))
+    try:
+        lo, hi = _salary(salary_raw, _UNIT_KEY[platform.salary_unit])
+    except _Reject as exc:
+        problems.append(_warn(exc, "salary", salary_raw))
+    else:
+        limits = platform.limits
+        lo, hi, problem = _check_salary(lo, hi, limits.salary_monthly_min, limits.salary_monthly_max)
+        if problem is not None:
+            flagged = True
+            problems.append(problem)
+    try:
+        posted = _date(posted_raw, source["date_posted"])
+    except _Reject as exc:
+        problems.append(_warn(exc, "date_posted", posted_raw))
+    try:
+        valid = _datetime(valid_raw, source["valid_through"], end_of_day=True, memo=True)
+    except _Reject as exc:
+        problems.append(_warn(exc, "valid_through", valid_raw))
+    if no_identity:  # quarantined, with every reason at once
         return None, problems
 
     province_code, city, where = _place(region_raw, city_raw)
@@ -1361,8 +1417,54 @@ def _build(
             Problem("openings_invalid", WARN, warning, field="openings", value=_show(openings_raw))
         )
     url = _text(url_raw)
+    description = _description(description_raw)
+    # Control characters (PostgreSQL refuses NUL in text): isprintable() is one C pass and true for
+    # nearly every posting; only text it doubts is searched, and only text that holds one is rewritten.
+    if not (
+        posting_id.isprintable()
+        and title.isprintable()
+        and employer.isprintable()
+        and (city is None or city.isprintable())
+        and (url is None or url.isprintable())
+        and (description is None or description.isprintable())
+        and (credit_kept is None or credit_kept.isprintable())
+    ):
+        found = []
+        posting_id, title, employer, city, url, description, credit_kept = (
+            _strip_control(name, value, found)
+            for name, value in (
+                ("posting_id", posting_id),
+                ("title", title),
+                ("employer_name", employer),
+                ("city", city),
+                ("url", url),
+                ("description", description),
+                ("employer_credit_code_raw", credit_kept),
+            )
+        )
+        if found:
+            problems.append(
+                Problem(
+                    "control_characters",
+                    WARN,
+                    f"control characters removed from {', '.join(found)}",
+                    field=found[0],
+                )
+            )
+            if not (posting_id and title and employer):
+                return None, [
+                    *problems,
+                    Problem(
+                        "missing_field",
+                        REJECT,
+                        "posting has no id, title or employer once control characters are removed",
+                        field=next(
+                            n for n, v in zip(_IDENTITY, (posting_id, title, employer), strict=True) if not v
+                        ),
+                    ),
+                ]
     return {
-        "platform_code": platform_code,
+        "platform_code": platform.code,
         "posting_id": posting_id,
         "title": title,
         "title_key": _title_key(title),
@@ -1380,8 +1482,47 @@ def _build(
         "valid_through": valid,
         "modified_at": modified,
         "url": url,
-        "description": _description(description_raw),
+        "description": description,
+        "employer_credit_code_raw": credit_kept,
+        "salary_flagged": flagged,
+        "problems": _problems_text(problems) if problems else None,
     }, problems
+
+
+_IDENTITY = ("posting_id", "title", "employer_name")
+_UNIT_KEY = {"HOUR": "hour", "DAY": "day", "WEEK": "week", "MONTH": "month", "YEAR": "year"}
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # as text.strip_control
+
+
+def _strip_control(name: str, value: str | None, found: list[str]) -> str | None:
+    if value is None or value.isprintable() or _CONTROL_RE.search(value) is None:
+        return value
+    found.append(name)
+    cleaned = _CONTROL_RE.sub("", value)
+    if name != "description":  # a single-line field: what the removal left as double spaces goes
+        cleaned = " ".join(cleaned.split())
+    return cleaned or None
+
+
+def _problems_text(problems: list[Problem]) -> str:
+    """The warnings recorded on a loaded posting, as compact JSON (rule, field, value, message)."""
+    import json
+
+    return json.dumps(
+        [
+            {"rule": p.rule, "field": p.field, "value": _clean(p.value), "message": _clean(p.message)}
+            for p in problems
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def _clean(text: str | None) -> str | None:
+    """A problem's text without control characters (it quotes what the feed sent)."""
+    if text is None or text.isprintable():
+        return text
+    return _CONTROL_RE.sub("", text)
 
 
 def _show(value: object) -> str | None:
@@ -1402,3 +1543,7 @@ def _missing(name: str, source: dict[str, str]) -> Problem:
 
 def _reject(exc: _Reject, name: str, value: object) -> Problem:
     return Problem(exc.rule, REJECT, exc.message, field=name, value=_show(value))
+
+
+def _warn(exc: _Reject, name: str, value: object) -> Problem:
+    return Problem(exc.rule, WARN, exc.message + "; the field is set aside", field=name, value=_show(value))

@@ -127,6 +127,10 @@ def report(loads: list[dict], *, run_id: str = "", links: dict | None = None) ->
             f"{entry['platform_code']:14s} {entry['received']:9d} {entry['new']:7d} {entry['updated']:7d} "
             f"{entry['unchanged']:9d} {entry['quarantined']:8d} {rate:9.1%}"
         )
+    for entry in sorted(loads, key=lambda e: e["platform_code"]):
+        for rule, count in (entry.get("problems_by_rule") or {}).items():
+            samples = ", ".join(str(pid) for pid, _ in (entry.get("samples") or {}).get(rule, [])[:3])
+            lines.append(f"{entry['platform_code']:14s} loaded with {rule}: {count} (e.g. {samples})")
     if links:
         lines.append(
             f"links ({'full rebuild' if links.get('full') else 'incremental'}): {links['postings']} postings "
@@ -135,7 +139,11 @@ def report(loads: list[dict], *, run_id: str = "", links: dict | None = None) ->
     log.info("Job feeds run report:\n%s", "\n".join(lines))
     keys = ("received", "new", "updated", "unchanged", "quarantined")
     platforms = {
-        e["platform_code"]: {**{k: e[k] for k in keys}, "duplicates": rates.get(e["platform_code"], {})}
+        e["platform_code"]: {
+            **{k: e[k] for k in keys},
+            "problems": e.get("problems_by_rule") or {},
+            "duplicates": rates.get(e["platform_code"], {}),
+        }
         for e in loads
     }
     with engine.begin() as conn:

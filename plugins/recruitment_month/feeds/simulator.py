@@ -24,6 +24,7 @@ import logging
 import random
 import struct
 import threading
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -839,6 +840,12 @@ FAULTS: dict[str, dict[str, Any]] = {
     "repeat_page": {"page": 2, "times": 1},
     "repeat_posting": {"page": 2, "times": 1},
     "renamed_field": {"from": None, "to": None},
+    "gzip_bomb": {"times": 1, "inflated_bytes": 300_000_000},
+    "drip": {"times": 1, "interval": 2.0},
+    "endless_cursor": {},
+    "control_characters": {"every": 10},
+    "bad_credit_codes": {},
+    "bare_salary": {"unit": "YEAR"},
 }
 """Fault names and their options with defaults.
 
@@ -848,8 +855,19 @@ set; http_500 with ``every`` > 0 fails every Nth request instead. ``timeout`` wa
 answers normally. ``truncated_body`` cuts the body in half: mode ``short`` declares the cut length
 (invalid JSON), ``reset`` declares the full length and closes the connection. repeat_page and
 repeat_posting act ``times`` times from the ``page``-th page served. renamed_field renames the top-level
-item key ``from`` to ``to`` (default: the title) until cleared."""
-_FAILING = ("timeout", "rate_limit_429", "http_500", "html_error_200", "truncated_body")
+item key ``from`` to ``to`` (default: the title) until cleared.
+
+Faults against the client's limits: ``gzip_bomb`` answers the first ``times`` requests with a gzip body
+(``Content-Encoding: gzip``, a few hundred kB) that inflates to ``inflated_bytes`` (the page, then
+spaces: valid JSON); ``drip`` sends the first ``times`` answers one byte every ``interval`` seconds (each
+read is quick, the answer never ends); ``endless_cursor`` never answers ``next_cursor: null`` (past the
+window's last page it serves that page again under a new cursor each time).
+
+Faults in the postings, until cleared: ``control_characters`` puts NUL, ESC and NEL into the title and
+the description of every ``every``-th posting; ``bad_credit_codes`` gives every credit code a wrong
+check character; ``bare_salary`` writes a monthly salary as a bare number in ``unit`` (YEAR: twelve
+months' pay, as ``baseSalary: 72000``)."""
+_FAILING = ("timeout", "rate_limit_429", "http_500", "html_error_200", "truncated_body", "gzip_bomb", "drip")
 _HTML_ERROR = (
     "<!DOCTYPE html><html><head><meta charset='utf-8'><title>系统繁忙</title></head>"
     "<body><h1>系统繁忙，请稍后再试</h1><p>Service temporarily unavailable.</p></body></html>"
@@ -882,7 +900,11 @@ def _fault_options(platform: _Platform, fault: str, options: dict[str, Any]) -> 
         merged["to"] = merged["to"] or ("position_name" if platform.adapter == "flat" else "name")
     if fault == "truncated_body" and merged["mode"] not in ("short", "reset"):
         raise ValueError("truncated_body mode is 'short' or 'reset'")
-    for key in ("times", "every", "page", "status", "retry_after"):
+    if fault == "bare_salary" and merged["unit"] not in ("HOUR", "DAY", "WEEK", "MONTH", "YEAR"):
+        raise ValueError("bare_salary unit is HOUR, DAY, WEEK, MONTH or YEAR")
+    if fault == "control_characters" and merged["every"] < 1:
+        raise ValueError("control_characters every must be at least 1")
+    for key in ("times", "every", "page", "status", "retry_after", "inflated_bytes"):
         if key in merged and (not isinstance(merged[key], int) or merged[key] < 0):
             raise ValueError(f"fault {fault} option {key} must be a non-negative integer")
     return merged
@@ -895,20 +917,25 @@ class _BadRequest(ValueError):
     pass
 
 
-def _encode_cursor(code: str, index: int) -> str:
-    return base64.urlsafe_b64encode(f"{code}:{index}".encode()).decode().rstrip("=")
+def _encode_cursor(code: str, index: int, serial: int = 0) -> str:
+    text = f"{code}:{index}" if not serial else f"{code}:{index}:{serial}"
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def _decode_cursor(code: str, cursor: str, volume: int) -> int:
+def _decode_cursor(code: str, cursor: str, volume: int) -> tuple[int, int]:
+    """(index, serial): serial counts the pages an endless cursor chain has served again."""
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        owner, index_text = text.split(":")
+        owner, index_text, *serial_text = text.split(":")
         index = int(index_text)
+        serial = int(serial_text[0]) if len(serial_text) == 1 else 0
+        if len(serial_text) > 1:
+            raise ValueError(text)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise _BadRequest("cursor is not valid") from None
     if owner != code or not 0 <= index <= volume:
         raise _BadRequest("cursor is not valid for this platform")
-    return index
+    return index, serial
 
 
 def _parse_time(name: str, values: list[str] | None) -> datetime | None:
@@ -935,6 +962,15 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     sim: FeedSimulator
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up (as one does on a bomb or a drip) is no error of the simulator's."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            log.debug("client %s hung up", client_address)
+            return
+        super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -959,6 +995,23 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+
+    def _drip(self, body: bytes, interval: float) -> None:
+        """The answer's head at once, then its body one byte every ``interval`` seconds (until the client
+        goes or the simulator stops)."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            for n in range(len(body)):
+                self.wfile.write(body[n : n + 1])
+                self.wfile.flush()
+                if self.server.sim._stopping.wait(interval):
+                    break
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up, as it should
+        self.close_connection = True
 
     def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         self._send(status, json.dumps(payload, ensure_ascii=False).encode(), headers=headers)
@@ -1061,7 +1114,9 @@ class _Handler(BaseHTTPRequestHandler):
             if limit < 1:
                 raise _BadRequest("limit must be at least 1")
         limit = min(limit, max(MAX_LIMIT, plat.page_size))
-        after = _decode_cursor(code, query["cursor"][-1], gen.volume) if query.get("cursor") else 0
+        after, serial = (
+            _decode_cursor(code, query["cursor"][-1], gen.volume) if query.get("cursor") else (0, 0)
+        )
 
         failing, shaping = sim._consult(code)
         if failing is not None:
@@ -1082,7 +1137,7 @@ class _Handler(BaseHTTPRequestHandler):
         lo, hi = gen.index_range(code, since, until)
         first = max(lo, after)
         last = min(hi, first + limit)
-        items = [gen.render(code, i) for i in range(first, last)]
+        items = [_shaped(gen, plat, i, shaping) for i in range(first, last)]
         next_index = last if last < hi else None
         truncated = failing is not None and failing[0] == "truncated_body"
         if not truncated:
@@ -1094,9 +1149,19 @@ class _Handler(BaseHTTPRequestHandler):
         renamed = shaping.get("renamed_field")
         if renamed:
             items = [_rename(text, renamed["from"], renamed["to"]) for text in items]
-        cursor = "null" if next_index is None else f'"{_encode_cursor(code, next_index)}"'
+        if "endless_cursor" in shaping:  # past the last page: that page again, under a new cursor
+            cursor = f'"{_encode_cursor(code, first if next_index is None else next_index, serial + 1)}"'
+        else:
+            cursor = "null" if next_index is None else f'"{_encode_cursor(code, next_index)}"'
         body = ('{"data":[' + ",".join(items) + '],"next_cursor":' + cursor + "}").encode()
         sim._served(code, len(items))
+        if failing is not None and failing[0] == "gzip_bomb":
+            bomb = _gzip_bomb(body, failing[1]["inflated_bytes"])
+            self._send(200, bomb, headers={"Content-Encoding": "gzip"})
+            return
+        if failing is not None and failing[0] == "drip":
+            self._drip(body, float(failing[1]["interval"]))
+            return
         if truncated:
             cut = body[: max(1, len(body) // 2)]
             if failing[1]["mode"] == "reset":
@@ -1106,6 +1171,73 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(200, cut)
             return
         self._send(200, body)
+
+
+def _shaped(gen: _Generator, plat: _Platform, i: int, shaping: dict[str, dict]) -> str:
+    """Posting ``i`` as served, with the posting faults that are switched on."""
+    if not shaping.keys() & {"control_characters", "bad_credit_codes", "bare_salary"}:
+        return gen.render(plat.code, i)
+    truth: dict[str, Any] = {}
+    item = json.loads(gen.render(plat.code, i, truth))
+    keys = plat.keys
+    flat = plat.adapter == "flat"
+    control = shaping.get("control_characters")
+    if control and i % control["every"] == 0:
+        title_key = keys["title"] if flat else "title"
+        if item.get(title_key):
+            title = item[title_key]
+            item[title_key] = title[:2] + "\x00" + title[2:] + "\x1b\x85"
+        desc_key = keys["description"] if flat else "description"
+        item[desc_key] = "\x00" + item[desc_key] + "\x1f"
+    if "bad_credit_codes" in shaping:
+        if flat and item.get(keys["employer_credit_code"]):
+            item[keys["employer_credit_code"]] = _wrong_check(item[keys["employer_credit_code"]])
+        elif not flat:
+            org = item["hiringOrganization"]
+            ident = org.get("identifier")
+            if isinstance(ident, dict):
+                ident["value"] = _wrong_check(ident["value"])
+            elif ident:
+                org["identifier"] = _wrong_check(ident)
+    bare = shaping.get("bare_salary")
+    if bare and truth["salary_unit"] == "MONTH" and truth["salary_min"]:
+        factor = {"HOUR": 1 / 174, "DAY": 1 / 21.75, "WEEK": 12 / 52, "MONTH": 1, "YEAR": 12}[bare["unit"]]
+        amount = round(truth["salary_min"] * factor)
+        if flat:
+            item[keys["salary"]] = str(amount)
+        else:
+            item["baseSalary"] = amount
+    return json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+
+
+def _wrong_check(code: str) -> str:
+    """A credit code with a check character that fails (the one after the right one in the alphabet)."""
+    chars = creditcode.CHARSET
+    right = creditcode.check_char(code[:17])
+    return code[:17] + chars[(chars.index(right) + 1) % len(chars)]
+
+
+_BOMBS: dict[tuple[int, int], bytes] = {}
+
+
+def _gzip_bomb(body: bytes, inflated_bytes: int) -> bytes:
+    """``body`` and then spaces up to ``inflated_bytes``, gzip-compressed (about 1,000 : 1), made a
+    megabyte at a time so the simulator itself never holds the inflated text."""
+    key = (hash(body), inflated_bytes)
+    bomb = _BOMBS.get(key)
+    if bomb is None:
+        packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+        parts = [packer.compress(body)]
+        left = max(0, inflated_bytes - len(body))
+        block = b" " * 2**20
+        while left > 0:
+            parts.append(packer.compress(block[: min(left, len(block))]))
+            left -= len(block)
+        parts.append(packer.flush())
+        bomb = _BOMBS[key] = b"".join(parts)
+        if len(_BOMBS) > 8:
+            _BOMBS.pop(next(iter(_BOMBS)))
+    return bomb
 
 
 def _rename(text: str, old: str, new: str) -> str:

@@ -28,7 +28,8 @@ import re
 import unicodedata
 import warnings
 import zipfile
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import PurePath
 from typing import Any, Literal
@@ -36,6 +37,7 @@ from typing import Any, Literal
 from recruitment_month import config
 from recruitment_month.problems import Problem, Severity, rejects
 from recruitment_month.reports import fields as F
+from recruitment_month.text import has_control, strip_control
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,7 @@ RULES: dict[str, tuple[Severity, str]] = {
     "workbook_encrypted": (_R, "工作簿设置了打开密码（已加密），无法读取"),
     "workbook_corrupt": (_R, "工作簿已损坏或不完整，无法打开"),
     "macro_workbook": (_R, "启用宏的工作簿（.xlsm）出于安全考虑不予接收"),
+    "formula_uncomputed": (_R, "单元格是公式，但文件中没有保存计算结果"),
     "zip_bomb": (_R, "工作簿解压后体积异常（疑似压缩炸弹），未打开"),
     "sheet_missing": (_R, "工作簿中没有“周报”工作表"),
     "encoding": (_R, "文本文件无法按 UTF-8 或 GB18030 解码，或内容不是文本"),
@@ -67,6 +70,7 @@ RULES: dict[str, tuple[Severity, str]] = {
     "date_invalid": (_R, "统计截止日期无法识别"),
     "week_invalid": (_R, "统计截止日期不是本次活动的报送周五"),
     "contact_missing": (_W, "未填写填报人或联系电话"),
+    "control_characters": (_W, "内容中有不可见的控制字符，已删除"),
     "count_not_integer": (_R, "数量不是整数"),
     "count_negative": (_R, "数量为负数"),
     "count_too_large": (_R, "数量大得不合常理（超过 9 亿）"),
@@ -92,6 +96,10 @@ RATIO_CHECK_FLOOR = 2 * 1024 * 1024  # below this much unpacked data, the ratio 
 # How much of the form sheet is read: a form is about 30 rows and 3 columns, a flat table 34 columns.
 MAX_FORM_ROWS = 500
 MAX_FORM_COLS = 64
+
+# Problems kept per rule and file: past this many, one more problem of the rule says how many others
+# were found. A file with 20,000 unknown columns would otherwise store 20,000 problems and mail them.
+MAX_PROBLEMS_PER_RULE = 20
 
 Format = Literal["xlsx", "csv", "json"]
 
@@ -358,7 +366,9 @@ def parse_report(
     """Parse one received file. Never raises for a bad file; see the module docstring."""
     ctx = _Context(campaign or config.campaign(), units or config.units())
     try:
-        return _parse(content, filename, max_bytes, ctx)
+        result = _parse(content, filename, max_bytes, ctx)
+        result.problems = _capped([_clean(p) for p in result.problems])
+        return result
     except Exception as exc:  # a file must not stop the other units' reports; the failure is reported
         log.exception("unexpected error while parsing %s", filename)
         message = (
@@ -366,6 +376,38 @@ def parse_report(
             "如仍有问题，请联系教育部高校学生司。"
         )
         return ParseResult(None, [problem("parse_failed", message, value=type(exc).__name__)])
+
+
+def _clean(found: Problem) -> Problem:
+    """A problem without control characters: its message, value and field quote what the file holds
+    (a column name, a JSON key), and PostgreSQL refuses NUL in text."""
+    parts = {"message": found.message, "value": found.value, "field": found.field}
+    if not any(text is not None and has_control(text) for text in parts.values()):
+        return found
+    cleaned = {k: strip_control(v) if v is not None else None for k, v in parts.items()}
+    return replace(found, **cleaned)
+
+
+def _capped(problems: list[Problem]) -> list[Problem]:
+    """At most :data:`MAX_PROBLEMS_PER_RULE` problems of each rule, in their order; in place of the
+    rest, one problem of the same rule and severity that says how many more there are."""
+    totals = Counter(p.rule for p in problems)
+    if max(totals.values(), default=0) <= MAX_PROBLEMS_PER_RULE:
+        return problems
+    kept: list[Problem] = []
+    seen: Counter[str] = Counter()
+    for found in problems:
+        seen[found.rule] += 1
+        if seen[found.rule] <= MAX_PROBLEMS_PER_RULE:
+            kept.append(found)
+        if seen[found.rule] == MAX_PROBLEMS_PER_RULE and totals[found.rule] > MAX_PROBLEMS_PER_RULE:
+            more = totals[found.rule] - MAX_PROBLEMS_PER_RULE
+            message = (
+                f"另有 {more:,} 处同类问题（{RULES[found.rule][1]}）未逐一列出，"
+                f"以上仅列出前 {MAX_PROBLEMS_PER_RULE} 处。请按上述说明一并检查、修改。"
+            )
+            kept.append(Problem(rule=found.rule, severity=found.severity, message=message, value=str(more)))
+    return kept
 
 
 @dataclass(frozen=True)
@@ -402,7 +444,10 @@ def _sniff(content: bytes) -> str:
         return "WebP 图片"
     if content.startswith(_BOMS[1:]):
         return "text"
-    if b"\x00" in content[:4096]:
+    # Text holds no NUL but by accident (a stray one in a pasted field is stripped later, with a
+    # warning); binary data and UTF-16 without its BOM are full of them.
+    sample = content[:4096]
+    if sample.count(b"\x00") * 100 > len(sample):
         return "二进制数据"
     return "text"
 
@@ -610,12 +655,55 @@ def _read_form_sheet(content: bytes) -> tuple[list[list], ParseResult | None]:
         sheet = workbook[matches[0]]
         rows = sheet.iter_rows(min_row=1, max_row=MAX_FORM_ROWS, max_col=MAX_FORM_COLS, values_only=True)
         grid = [list(row) for row in rows]
+        if _has_formulas(content):
+            _mark_uncomputed(content, matches[0], grid)
     except Exception:  # a damaged sheet part surfaces only while rows are read
         log.info("openpyxl could not read the form sheet", exc_info=True)
         return [], _fail("workbook_corrupt", _CORRUPT)
     finally:
         workbook.close()
     return grid, None
+
+
+@dataclass(frozen=True)
+class _Uncomputed:
+    """A formula cell whose result was not saved in the file: its value is unknown, not empty."""
+
+    formula: str
+
+    def __str__(self) -> str:
+        return self.formula
+
+
+def _has_formulas(content: bytes) -> bool:
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        return any(
+            info.filename.startswith("xl/worksheets/")
+            and re.search(rb"<(?:\w+:)?f[\s>/]", archive.read(info))
+            for info in archive.infolist()
+        )
+
+
+def _mark_uncomputed(content: bytes, title: str, grid: list[list]) -> None:
+    """Put an :class:`_Uncomputed` in ``grid`` where the sheet has a formula and no saved result.
+
+    The values were read with ``data_only``: a formula's saved result, or None when there is none
+    (workbooks written by scripts, openpyxl itself, some online editors). Read as None, such a
+    cell would count as an empty cell, i.e. zero."""
+    import openpyxl
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=False)
+    try:
+        rows = workbook[title].iter_rows(min_row=1, max_row=MAX_FORM_ROWS, max_col=MAX_FORM_COLS)
+        for r, row in enumerate(rows):
+            for c, cell in enumerate(row):
+                if cell.data_type == "f" and r < len(grid) and c < len(grid[r]) and grid[r][c] is None:
+                    formula = cell.value if isinstance(cell.value, str) else getattr(cell.value, "text", "")
+                    grid[r][c] = _Uncomputed(str(formula or "="))
+    finally:
+        workbook.close()
 
 
 _CORRUPT = "工作簿已损坏或不完整，无法打开。请在 Excel 中打开确认无误后重新保存为 .xlsx 并报送。"
@@ -829,12 +917,36 @@ def _finish(
                     **found[1].place.where(),
                 )
             )
+    for key, item in list(values.items()):
+        if isinstance(item.value, str) and has_control(item.value):
+            values[key] = _Raw(strip_control(item.value), item.place)
+            message = (
+                f"{_subject(key)}{item.place.text}中有不可见的控制字符（如 NUL、退格、转义符，多由复制粘贴或"
+                "导出程序带入），系统已将其删除后接收。请核对该项内容是否完整；如有缺漏，请修改后重新报送。"
+            )
+            problems.append(problem("control_characters", message, field=key, **item.place.where()))
     record: dict[str, Any] = {}
     declared: dict[str, Any] = {}
 
     for key in F.RECORD_KEYS:
         spec = F.spec_of(key)
         item = values.get(key)
+        if isinstance(item, _Raw) and isinstance(item.value, _Uncomputed):
+            message = (
+                f"{_subject(key)}{item.place.text}是公式“{_show(item.value.formula)}”，但文件中没有保存它的计算结果"
+                "（用程序脚本或部分在线表格生成的文件常会这样），系统无法得知其数值。请用 Excel 或 WPS 打开该文件，"
+                "确认数值显示正确后保存，再重新报送；也可以直接填写数字而不用公式。"
+            )
+            problems.append(
+                problem(
+                    "formula_uncomputed",
+                    message,
+                    field=key,
+                    value=_show(item.value.formula),
+                    **item.place.where(),
+                )
+            )
+            continue
         if item is None:
             if spec.kind == "text":
                 record[key] = ""

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from recruitment_month import config
 from recruitment_month.reports import fields as F
+from recruitment_month.xlsx import put
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
@@ -98,12 +99,13 @@ def build_workbook(
     hint_font = Font(italic=True, color="808080")
 
     sheet.merge_cells(start_row=TITLE_ROW, start_column=1, end_row=TITLE_ROW, end_column=3)
-    title = sheet.cell(TITLE_ROW, 1, f"{campaign.name} 省级周报")
+    title = put(sheet, TITLE_ROW, 1, f"{campaign.name} 省级周报")
     title.font = Font(bold=True, size=14)
     title.alignment = Alignment(horizontal="center", vertical="center")
     sheet.row_dimensions[TITLE_ROW].height = 28
     sheet.merge_cells(start_row=TITLE_ROW + 1, start_column=1, end_row=TITLE_ROW + 1, end_column=3)
-    subtitle = sheet.cell(
+    subtitle = put(
+        sheet,
         TITLE_ROW + 1,
         1,
         f"请于{_deadline_phrase(campaign)}（北京时间）前报送；填写方法见“{INSTRUCTIONS_SHEET}”工作表。",
@@ -118,35 +120,35 @@ def build_workbook(
     }
     for offset, spec in enumerate(F.ID_FIELDS):
         row = ID_FIRST_ROW + offset
-        label = sheet.cell(row, 1, spec.header)
+        label = put(sheet, row, 1, spec.header)
         label.font, label.fill, label.border = bold, label_fill, box
-        value = sheet.cell(row, 2, values.get(spec.key))
+        value = put(sheet, row, 2, values.get(spec.key))
         value.number_format = "@"  # codes, dates typed as text and phone numbers keep their leading zeros
         value.protection, value.border = unlocked, box
         if spec.key in hints:
-            sheet.cell(row, 3, hints[spec.key]).font = hint_font
+            put(sheet, row, 3, hints[spec.key]).font = hint_font
 
     for col, text in enumerate(TABLE_HEADER, start=1):
-        cell = sheet.cell(TABLE_HEADER_ROW, col, text)
+        cell = put(sheet, TABLE_HEADER_ROW, col, text)
         cell.font, cell.fill, cell.border = bold, header_fill, box
         cell.alignment = Alignment(horizontal="center")
     for offset, spec in enumerate(F.COUNT_FIELDS):
         row = COUNT_FIRST_ROW + offset
-        label = sheet.cell(row, 1, spec.header)
+        label = put(sheet, row, 1, spec.header)
         label.border = box
         for col, key in ((2, spec.key), (3, F.cumulative_key(spec.key))):
-            cell = sheet.cell(row, col, values.get(key))
+            cell = put(sheet, row, col, values.get(key))
             cell.number_format = "#,##0"
             cell.protection, cell.border = unlocked, box
     count_range = f"B{COUNT_FIRST_ROW}:C{COUNT_FIRST_ROW + len(F.COUNT_FIELDS) - 1}"
 
     for offset, spec in enumerate(F.TEXT_FIELDS):
         row = TEXT_FIRST_ROW + offset
-        label = sheet.cell(row, 1, spec.header)
+        label = put(sheet, row, 1, spec.header)
         label.font, label.fill, label.border = bold, label_fill, box
         label.alignment = Alignment(vertical="top")
         sheet.merge_cells(start_row=row, start_column=2, end_row=row, end_column=3)
-        value = sheet.cell(row, 2, values.get(spec.key))
+        value = put(sheet, row, 2, values.get(spec.key))
         value.alignment = Alignment(wrap_text=True, vertical="top")
         value.protection = unlocked
         sheet.cell(row, 3).protection = unlocked
@@ -250,7 +252,7 @@ def _write_instructions(workbook: Workbook, campaign: config.Campaign, unit: con
         f"电子信箱 {ministry.email}。",
     ]
     for row, text in enumerate(lines, start=_INSTRUCTIONS_TITLE_ROW):
-        cell = sheet.cell(row, 1, text or None)
+        cell = put(sheet, row, 1, text or None)
         if row == _INSTRUCTIONS_TITLE_ROW:
             cell.font = Font(bold=True, size=14)
         elif text:  # a paragraph across the three table columns, wrapped
@@ -258,26 +260,26 @@ def _write_instructions(workbook: Workbook, campaign: config.Campaign, unit: con
             cell.alignment = Alignment(wrap_text=True, vertical="top")
             sheet.row_dimensions[row].height = 16 * (len(text) // _CHARS_PER_LINE + 1)
 
-    sheet.cell(_FIELD_TABLE_FIRST_ROW - 2, 1, "栏目与 CSV/JSON 列名").font = bold
+    put(sheet, _FIELD_TABLE_FIRST_ROW - 2, 1, "栏目与 CSV/JSON 列名").font = bold
     for col, text in enumerate(("英文键名", "中文列名", "类型"), start=1):
-        cell = sheet.cell(_FIELD_TABLE_FIRST_ROW - 1, col, text)
+        cell = put(sheet, _FIELD_TABLE_FIRST_ROW - 1, col, text)
         cell.font, cell.fill = bold, header_fill
     kinds = {"id": "标识", "count": "整数 ≥ 0", "text": "文字"}
     for offset, key in enumerate(F.RECORD_KEYS):
         row = _FIELD_TABLE_FIRST_ROW + offset
-        sheet.cell(row, 1, key)
-        sheet.cell(row, 2, F.display_name(key))
-        sheet.cell(row, 3, kinds[F.spec_of(key).kind])
+        put(sheet, row, 1, key)
+        put(sheet, row, 2, F.display_name(key))
+        put(sheet, row, 3, kinds[F.spec_of(key).kind])
 
-    sheet.cell(_UNIT_TABLE_FIRST_ROW - 2, 1, "单位代码").font = bold
+    put(sheet, _UNIT_TABLE_FIRST_ROW - 2, 1, "单位代码").font = bold
     for col, text in enumerate(("单位代码", "单位名称", "英文名称"), start=1):
-        cell = sheet.cell(_UNIT_TABLE_FIRST_ROW - 1, col, text)
+        cell = put(sheet, _UNIT_TABLE_FIRST_ROW - 1, col, text)
         cell.font, cell.fill = bold, header_fill
     for offset, each in enumerate(config.units().units):
         row = _UNIT_TABLE_FIRST_ROW + offset
-        sheet.cell(row, 1, each.code).number_format = "@"
-        sheet.cell(row, 2, each.name)
-        sheet.cell(row, 3, each.name_en)
+        put(sheet, row, 1, each.code).number_format = "@"
+        put(sheet, row, 2, each.name)
+        put(sheet, row, 3, each.name_en)
 
     sheet.column_dimensions["A"].width = 30
     sheet.column_dimensions["B"].width = 34

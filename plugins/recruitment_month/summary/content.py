@@ -38,6 +38,7 @@ RULE_LABELS = {
     "contact_missing": "未填联系人",
     "counts_all_zero": "数量全为0",
     "field_unknown": "栏目无法识别",
+    "control_characters": "含控制字符(已删除)",
 }
 TOP_PROVINCES = 10
 STATUS_ORDER = {"missing": 0, "rejected": 1, "late": 2, "on_time": 3}

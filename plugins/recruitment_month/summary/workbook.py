@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from recruitment_month.summary.content import Content, Table, cell, fmt_change
 from recruitment_month.summary.model import STATUS_LABELS
+from recruitment_month.xlsx import put
 
 if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet
@@ -113,7 +114,7 @@ def _write_table(sheet: Worksheet, table: Table) -> None:
 
     columns = table.columns
     for col, column in enumerate(columns, start=1):
-        sheet.cell(row=1, column=col, value=column.label)
+        put(sheet, 1, col, column.label)
     _style_header(sheet, 1, len(columns))
     widths = [0] * len(columns)
     lines = 1
@@ -125,7 +126,7 @@ def _write_table(sheet: Worksheet, table: Table) -> None:
         for col, column in enumerate(columns, start=1):
             raw = row[column.key]
             value = _excel_value(raw, column.kind)
-            c = sheet.cell(row=r, column=col, value=value)
+            c = put(sheet, r, col, value)
             kind = _kind(column.kind, raw)
             if kind in FORMATS and value is not None:
                 c.number_format = FORMATS[kind]
@@ -155,7 +156,7 @@ def _write_table(sheet: Worksheet, table: Table) -> None:
             widths[i] = max(content, min(header + 2, 24), 6)
         lines = max(lines, -(-(header + 2) // widths[i]))
     if not rows:
-        c = sheet.cell(row=2, column=1, value=table.empty)
+        c = put(sheet, 2, 1, table.empty)
         c.font = Font(italic=True, color="57606A")
     last_data_row = 1 + len(table.rows)
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(last_data_row, 1)}"
@@ -204,13 +205,13 @@ def _write_overview(sheet: Worksheet, content: Content) -> None:
     for i, line in enumerate(content.notes, start=1):
         items.append((f"说明{i}", line, None))
 
-    sheet.cell(row=1, column=1, value="项目")
-    sheet.cell(row=1, column=2, value="数值")
+    put(sheet, 1, 1, "项目")
+    put(sheet, 1, 2, "数值")
     _style_header(sheet, 1, 2)
     width = 10
     for r, (label, value, kind) in enumerate(items, start=2):
-        sheet.cell(row=r, column=1, value=label).font = Font(bold=True)
-        c = sheet.cell(row=r, column=2, value=value)
+        put(sheet, r, 1, label).font = Font(bold=True)
+        c = put(sheet, r, 2, value)
         if kind in FORMATS and value is not None:
             c.number_format = FORMATS[kind]
         c.alignment = Alignment(
