@@ -9,7 +9,7 @@ there it is their ``landed_at``, which was that time), the previous poll's time 
 ``sha256`` and ``archive_uri`` may be empty for a file refused before it was read (too large).
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-01 22:00:00
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
