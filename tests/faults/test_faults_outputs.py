@@ -90,13 +90,13 @@ def env(warehouse_url, mail_sink, tmp_path, monkeypatch):
             summary = reports.run_process(
                 engine, run_id=run_id, collected={"seen": collected.seen, "new": collected.new}
             )
-            summary["sent"] = reports.notify(engine, summary["file_ids"])
+            summary["sent"] = reports.notify(engine)
             return summary
 
         def consolidate(self, moment: datetime) -> list[dict]:
             self.process()
             versions = summaries.consolidate(engine, moment)
-            summaries.send(engine, versions)
+            summaries.deliver(engine)
             return versions
 
         def mails(self, kind: str | None = None):

@@ -123,7 +123,7 @@ def env(warehouse_url, mail_sink, tmp_path, monkeypatch):
 
 
 def test_a_workbook_that_outlasts_the_time_limit_is_quarantined_and_the_others_are_answered(env):
-    env.limits(seconds=2, attempts=2)
+    env.limits(seconds=0.5, attempts=2)
     env.put("110000", "a.json", report("110000"), hour=9)
     env.put("120000", "heavy.xlsx", slow_workbook(), hour=10)
     env.put("130000", "c.json", report("130000"), hour=11)
@@ -132,7 +132,7 @@ def test_a_workbook_that_outlasts_the_time_limit_is_quarantined_and_the_others_a
     assert summary["rejections_by_rule"] == {"parse_crashed": 1}
     heavy = env.files()["heavy.xlsx"]
     assert heavy["status"] == "rejected" and heavy["attempts"] == 2
-    assert "longer than the limit of 2 s" in heavy["last_error"]
+    assert "longer than the limit of 0.5 s" in heavy["last_error"]
     mails = env.mails()
     by_key = {m["X-Recruitment-Message-Key"].split("/")[0]: m for m in mails}
     assert sorted(m["X-Recruitment-Message-Key"].split("/")[0] for m in mails) == [
@@ -188,11 +188,8 @@ def test_the_parsing_process_killed_mid_file_breaks_only_that_file(tmp_path):
     "empty_warehouse", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
 )  # a server restart, as its clients see it: the connection is terminated by the server
 def test_the_warehouse_lost_mid_run_fails_the_task_and_the_retry_loads_each_file_once(env):
-    import psycopg
-    from sqlalchemy import event
+    from sqlalchemy import event, text
     from sqlalchemy.exc import OperationalError
-
-    from conftest import PG
 
     for hour, unit in enumerate(("110000", "120000", "130000"), start=9):
         env.put(unit, f"{unit}.json", report(unit), hour=hour)
@@ -203,8 +200,9 @@ def test_the_warehouse_lost_mid_run_fails_the_task_and_the_retry_loads_each_file
         if statement.lstrip().lower().startswith("insert into core_report"):
             reports_written.append(statement)
             if len(reports_written) == 2:
-                with psycopg.connect(autocommit=True, **PG) as admin:
-                    admin.execute("SELECT pg_terminate_backend(%s)", [cursor.connection.info.backend_pid])
+                pid = cursor.connection.info.backend_pid
+                with env.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as admin:
+                    admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
 
     event.listen(env.engine, "before_cursor_execute", terminate_at_the_second_report)
     try:
