@@ -12,18 +12,23 @@ happened to their file.
 | **Inputs** | the inbox (`RECRUITMENT_INBOX`, local folder or any fsspec URL); connection `warehouse`; `smtp_default` |
 | **Outputs** | `core_report` (every accepted revision), `audit_inbox_file`, `audit_report_problem`, `audit_quality_run`, receipts and rejection notices; the Asset `provincial_reports` when a report was accepted |
 
-**Tasks.** `collect` archives every new file (content-addressed) and records its landing time, the
-storage's last-modified time, which decides on time or late. `process` parses, validates (suite
-`include/expectations/provincial_report.json` plus the history and outlier rules) and loads each file
-in its own transaction, together with its receipt or rejection notice, written to the outbox
-(`audit_notification`) as *pending*. `notify` sends everything waiting in the outbox for this DAG, oldest
-first, whichever run wrote it, and runs even when `process` failed. `announce` emits the Asset that makes `friday_consolidation` revise a summary.
+**Tasks.** `collect` archives every new file (content-addressed) and records its landing time: the
+storage's last-modified time, but never earlier than the previous poll that did not see the file (a
+backdated upload gains nothing); that time decides on time or late. It refuses oversize files unread
+and records every entry it skips, with the reason. `process` parses each file in a child process with
+memory and time limits, validates (suite `include/expectations/provincial_report.json` plus the
+history and outlier rules) and loads it in its own transaction, together with its receipt or notice,
+written to the outbox (`audit_notification`) as *pending*; a file that breaks parsing or loading is
+retried and then quarantined (`parse_crashed`), and the other files go on. `notify` sends everything
+waiting in the outbox for this DAG, and the alerts, oldest first, whichever run wrote it, and runs even
+when `process` failed. `announce` emits the Asset that makes `friday_consolidation` revise a summary.
 
 **Rerun.** Clear any task of any run: files already processed are not processed again and messages
 already sent are not sent again. To reprocess a file, upload it again with any change.
 
 **When it fails.** `collect`: the inbox is unreachable or the warehouse is down (check the connection).
-`process`: a file broke the pipeline itself (the log names it; the file stays *received* and is retried).
+`process`: the warehouse failed (a file cannot fail it: a bad file is rejected or quarantined, and
+answered).
 `notify`: the SMTP server refused or is down (the outbox row in `audit_notification` says why; the
 messages wait there and the next run sends them).
 """
