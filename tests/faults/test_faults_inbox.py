@@ -4,7 +4,6 @@ entries that are not report files, backdated modification times."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import tracemalloc
@@ -14,11 +13,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from weekly_report import as_json
 
 from recruitment_month import config, schema, warehouse
 from recruitment_month.reports import inbox as storage
 from recruitment_month.reports import pipeline
-from recruitment_month.reports.fields import COUNT_KEYS, cumulative_key
 
 CAMPAIGN = config.campaign()
 TZ = CAMPAIGN.tz
@@ -26,18 +25,9 @@ WEEK1 = date(2022, 11, 11)
 LIMIT = CAMPAIGN.max_report_file_bytes
 
 
-def report(unit: str, base: int = 100, padding: int = 0) -> bytes:
+def report(unit: str, padding: int = 0) -> bytes:
     """A valid report of ``unit`` for week 1, as JSON (``padding`` spaces make it as large as needed)."""
-    row = {
-        "unit_code": unit,
-        "week_ending": WEEK1.isoformat(),
-        "contact_name": "王老师",
-        "contact_phone": "010-66000000",
-    }
-    for i, key in enumerate(COUNT_KEYS):
-        row[key] = row[cumulative_key(key)] = base + i
-    row["positions"] = row["positions_cumulative"] = row["employers"] * 20
-    return json.dumps(row, ensure_ascii=False).encode() + b" " * padding
+    return as_json(unit) + b" " * padding
 
 
 def morning(hour: int = 9) -> datetime:

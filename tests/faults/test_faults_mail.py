@@ -11,39 +11,19 @@ import json
 import os
 import threading
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select, update
+from weekly_report import WEEK1, as_json, at
 
-from recruitment_month import alerts, config, notifications, reminders, schema, warehouse
+from recruitment_month import alerts, notifications, reminders, schema, warehouse
 from recruitment_month.notifications import Mail
 from recruitment_month.reports import pipeline as reports
-from recruitment_month.reports.fields import COUNT_KEYS, cumulative_key
 from recruitment_month.summary import pipeline as summaries
 
-CAMPAIGN = config.campaign()
-WEEK1 = CAMPAIGN.weeks[0]
 OUTBOX = schema.audit_notification
-
-
-def at(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=CAMPAIGN.tz)
-
-
-def report(unit: str, **overrides) -> bytes:
-    row = {
-        "unit_code": unit,
-        "week_ending": WEEK1.isoformat(),
-        "contact_name": "李老师",
-        "contact_phone": "010-1",
-    }
-    for i, key in enumerate(COUNT_KEYS):
-        row[key], row[cumulative_key(key)] = 100 + i, 100 + i
-    row["positions"] = row["positions_cumulative"] = row["employers"] * 20
-    row.update(overrides)
-    return json.dumps(row, ensure_ascii=False).encode()
 
 
 def failure_context(task_id: str) -> dict:
@@ -102,12 +82,12 @@ def world(warehouse_url, mail_sink, closed_port, tmp_path, monkeypatch):
 
 def test_an_hour_without_mail_delays_every_message_and_loses_none(world):
     world.mail(working=False)
-    world.put("110000", "周报.json", report("110000"), at(WEEK1, 9))
-    world.put("120000", "bad.json", report("120000", graduates="约300"), at(WEEK1, 9, 30))
+    world.put("110000", "周报.json", as_json("110000"), at(WEEK1, 9))
+    world.put("120000", "bad.json", as_json("120000", graduates="约300"), at(WEEK1, 9, 30))
     # Six runs of provincial_reports over the hour, a new file arriving in the middle of it.
     for minute in range(0, 60, 10):
         if minute == 30:
-            world.put("130000", "late-ish.json", report("130000"), at(WEEK1, 16, 40))
+            world.put("130000", "late-ish.json", as_json("130000"), at(WEEK1, 16, 40))
         with pytest.raises(notifications.DeliveryError):
             world.provincial_run()
     # The Friday deadline passes during the outage: the summary, the deadline reminders, an alert.
@@ -158,7 +138,7 @@ def test_a_reminder_held_up_by_the_outage_is_withdrawn_once_the_unit_has_reporte
     world.mail(working=False)
     with pytest.raises(notifications.DeliveryError):
         reminders.run(world.engine, at(WEEK1 - timedelta(days=1), 17))
-    world.put("110000", "a.json", report("110000"), at(WEEK1 - timedelta(days=1), 18))
+    world.put("110000", "a.json", as_json("110000"), at(WEEK1 - timedelta(days=1), 18))
     with pytest.raises(notifications.DeliveryError):
         world.provincial_run()
     world.mail(working=True)

@@ -15,45 +15,23 @@ import re
 import shutil
 import subprocess
 import zipfile
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+from weekly_report import WEEK1, at, record
 
 from recruitment_month import config, schema, warehouse
 from recruitment_month.reports import pipeline as reports
-from recruitment_month.reports.fields import COUNT_KEYS, RECORD_KEYS, cumulative_key, flat_columns
+from recruitment_month.reports.fields import RECORD_KEYS, flat_columns
 from recruitment_month.summary import pipeline as summaries
 
 CAMPAIGN = config.campaign()
 TZ = CAMPAIGN.tz
-WEEK1 = CAMPAIGN.weeks[0]
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 HYPERLINK = '=HYPERLINK("http://evil.example/x","核实")'
 DDE = "=cmd|' /C calc'!A0"
-
-
-def at(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=TZ)
-
-
-def report(unit: str, week: date = WEEK1, base: int = 100, **overrides) -> dict:
-    row = {
-        "unit_code": unit,
-        "week_ending": week.isoformat(),
-        "contact_name": "李老师",
-        "contact_phone": "010-66000000",
-    }
-    for i, key in enumerate(COUNT_KEYS):
-        row[key] = base + i
-        row[cumulative_key(key)] = base + i
-    row["positions"] = row["employers"] * 20
-    row["positions_cumulative"] = row["positions"]
-    row["highlights"] = "组织线上线下招聘会。"
-    row["problems"] = "无"
-    row.update(overrides)
-    return row
 
 
 def as_csv(rec: dict, extra: dict | None = None) -> bytes:
@@ -159,8 +137,8 @@ def _cells(xml: str) -> list[tuple[str, str | None, bool, str]]:
 
 
 def test_a_header_or_key_that_is_a_formula_is_text_in_the_summary_workbook(env):
-    env.put("110000", "r.csv", as_csv(report("110000"), {HYPERLINK: ""}), at(WEEK1, 9))
-    env.put("120000", "r.json", json.dumps(report("120000") | {DDE: 1}).encode(), at(WEEK1, 9))
+    env.put("110000", "r.csv", as_csv(record("110000"), {HYPERLINK: ""}), at(WEEK1, 9))
+    env.put("120000", "r.json", json.dumps(record("120000") | {DDE: 1}).encode(), at(WEEK1, 9))
     env.consolidate(at(WEEK1, 17))
     content = _attachment(env)
 
@@ -182,8 +160,8 @@ def test_libreoffice_reads_the_injected_header_as_text(env, tmp_path):
         if IN_CI:
             pytest.fail("LibreOffice (Debian package libreoffice-calc) is missing (CI=true: must not skip)")
         pytest.skip("LibreOffice is not installed (apt-get install libreoffice-calc)")
-    env.put("110000", "r.csv", as_csv(report("110000"), {HYPERLINK: ""}), at(WEEK1, 9))
-    env.put("120000", "r.json", json.dumps(report("120000") | {DDE: 1}).encode(), at(WEEK1, 9))
+    env.put("110000", "r.csv", as_csv(record("110000"), {HYPERLINK: ""}), at(WEEK1, 9))
+    env.put("120000", "r.json", json.dumps(record("120000") | {DDE: 1}).encode(), at(WEEK1, 9))
     env.consolidate(at(WEEK1, 17))
     book = tmp_path / "summary.xlsx"
     book.write_bytes(_attachment(env))
@@ -271,8 +249,8 @@ def _mail_sizes(env) -> dict[str, int]:
 
 def test_twenty_thousand_unknown_columns_give_a_small_receipt_and_summary(env):
     extra = {f"extra_{i}": "" for i in range(20_000)}
-    env.put("110000", "wide.csv", as_csv(report("110000"), extra), at(WEEK1, 9))
-    env.put("120000", "plain.json", json.dumps(report("120000")).encode(), at(WEEK1, 9))
+    env.put("110000", "wide.csv", as_csv(record("110000"), extra), at(WEEK1, 9))
+    env.put("120000", "plain.json", json.dumps(record("120000")).encode(), at(WEEK1, 9))
     env.consolidate(at(WEEK1, 17))
 
     problems = env.problems("wide.csv")
@@ -296,12 +274,12 @@ def test_twenty_thousand_unknown_columns_give_a_small_receipt_and_summary(env):
 def test_a_report_with_control_characters_is_accepted_clean_and_the_others_are_untouched(env, tmp_path):
     from recruitment_month.reports.template import fill_template
 
-    dirty = report(
+    dirty = record(
         "110000", contact_name="王\x00老师", highlights="开展\x00招聘会\x1b[0m。\n第二段", problems="无\x7f"
     )
     env.put("110000", "dirty.json", json.dumps(dirty, ensure_ascii=False).encode(), at(WEEK1, 9))
-    env.put("120000", "plain.csv", as_csv(report("120000")), at(WEEK1, 9))
-    form = dict(report("130000"), week_ending=WEEK1)
+    env.put("120000", "plain.csv", as_csv(record("120000")), at(WEEK1, 9))
+    form = dict(record("130000"), week_ending=WEEK1)
     env.put("130000", "form.xlsx", fill_template(tmp_path / "form.xlsx", form).read_bytes(), at(WEEK1, 9))
     first = env.process()
 

@@ -9,7 +9,6 @@ of the run is loaded and answered; a rerun changes nothing. Real warehouses, a r
 from __future__ import annotations
 
 import io
-import json
 import os
 import random
 import signal
@@ -22,28 +21,14 @@ from pathlib import Path
 import pytest
 import yaml
 from sqlalchemy import select, update
+from weekly_report import WEEK1, as_json
 
 from recruitment_month import config, schema, warehouse
 from recruitment_month.reports import pipeline
-from recruitment_month.reports.fields import COUNT_KEYS, cumulative_key
 from recruitment_month.reports.isolation import IsolatedParser, ParseCrashed
 from recruitment_month.reports.template import build_workbook, workbook_bytes
 
-WEEK1 = config.campaign().weeks[0]
 FILES = schema.audit_inbox_file
-
-
-def report(unit: str) -> bytes:
-    row = {
-        "unit_code": unit,
-        "week_ending": WEEK1.isoformat(),
-        "contact_name": "李老师",
-        "contact_phone": "010-1",
-    }
-    for i, key in enumerate(COUNT_KEYS):
-        row[key], row[cumulative_key(key)] = 100 + i, 100 + i
-    row["positions"] = row["positions_cumulative"] = row["employers"] * 20
-    return json.dumps(row, ensure_ascii=False).encode()
 
 
 def slow_workbook(cells: int = 400_000) -> bytes:
@@ -124,9 +109,9 @@ def env(warehouse_url, mail_sink, tmp_path, monkeypatch):
 
 def test_a_workbook_that_outlasts_the_time_limit_is_quarantined_and_the_others_are_answered(env):
     env.limits(seconds=0.5, attempts=2)
-    env.put("110000", "a.json", report("110000"), hour=9)
+    env.put("110000", "a.json", as_json("110000"), hour=9)
     env.put("120000", "heavy.xlsx", slow_workbook(), hour=10)
-    env.put("130000", "c.json", report("130000"), hour=11)
+    env.put("130000", "c.json", as_json("130000"), hour=11)
     summary = env.run()
     assert (summary["accepted"], summary["rejected"]) == (2, 1)
     assert summary["rejections_by_rule"] == {"parse_crashed": 1}
@@ -153,7 +138,7 @@ def test_a_workbook_that_outlasts_the_time_limit_is_quarantined_and_the_others_a
 
 
 def test_a_file_whose_task_died_on_its_last_attempt_is_quarantined_without_another(env):
-    env.put("110000", "fine.json", report("110000"))
+    env.put("110000", "fine.json", as_json("110000"))
     pipeline.collect(env.engine, run_id="r0")
     with env.engine.begin() as conn:  # three tries started, and the task process died each time
         conn.execute(update(FILES).values(attempts=3, last_error=None))
@@ -179,7 +164,7 @@ def test_the_parsing_process_killed_mid_file_breaks_only_that_file(tmp_path):
         threading.Thread(target=oom_killer).start()
         with pytest.raises(ParseCrashed, match="killed by SIGKILL"):
             parser.parse(heavy, "heavy.xlsx", max_bytes=5 << 20)
-        result = parser.parse(report("110000"), "next.json", max_bytes=5 << 20)  # a fresh child
+        result = parser.parse(as_json("110000"), "next.json", max_bytes=5 << 20)  # a fresh child
         assert result.record and result.record["unit_code"] == "110000"
         assert result.record["week_ending"] == date.fromisoformat(WEEK1.isoformat())
 
@@ -192,7 +177,7 @@ def test_the_warehouse_lost_mid_run_fails_the_task_and_the_retry_loads_each_file
     from sqlalchemy.exc import OperationalError
 
     for hour, unit in enumerate(("110000", "120000", "130000"), start=9):
-        env.put(unit, f"{unit}.json", report(unit), hour=hour)
+        env.put(unit, f"{unit}.json", as_json(unit), hour=hour)
     pipeline.collect(env.engine, run_id="r1")
     reports_written = []
 
