@@ -541,7 +541,7 @@ def process(engine: Engine, *, run_id: str = "") -> list[FileOutcome]:
                 continue
             parsed = _parse_isolated(engine, parser, row, campaign)
             if parsed is None:
-                outcome.problems.append(_quarantine_problem(row["file_name"]))
+                outcome.problems.append(_quarantine_problem())
                 continue
             _apply_parse(outcome, parsed, row, units)
 
@@ -610,14 +610,12 @@ def _apply_parse(outcome: FileOutcome, parsed, row, units: dict) -> None:
 QUARANTINE_RULE = "parse_crashed"
 
 
-def _quarantine_problem(file_name: str) -> Problem:
-    from recruitment_month.text import one_line
-
+def _quarantine_problem() -> Problem:
+    """The notice's words for a file set aside: what happened and what to send instead (the notice
+    itself names the file and when it landed)."""
     return Problem(
         rule=QUARANTINE_RULE,
         severity=Severity.REJECT,
-        field="file",
-        value=one_line(file_name, limit=120),
         message=(
             "系统多次尝试读取该文件均未成功（文件可能已损坏，或含有系统无法安全处理的内容），"
             "该文件已被隔离，未计入统计。请用 Excel 或 WPS 打开教育部下发的模板重新填写，"
@@ -706,7 +704,7 @@ def _load_isolated(engine: Engine, outcome: FileOutcome, campaign, run_id: str) 
             quarantined = FileOutcome(
                 outcome.file_id, outcome.folder, outcome.file_name, outcome.landed_at, "rejected"
             )
-            quarantined.problems.append(_quarantine_problem(outcome.file_name))
+            quarantined.problems.append(_quarantine_problem())
             _load(engine, quarantined, campaign, run_id)
 
 
