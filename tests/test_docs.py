@@ -116,3 +116,9 @@ def test_the_dag_reference_is_up_to_date():
     assert module.render() == committed, (
         f"docs/dags.md is stale: run `{module.COMMAND}` and commit the result"
     )
+
+
+def test_the_readme_links_every_docs_page():
+    linked = {Path(t.split("#", 1)[0]).name for t in relative_links(ROOT / "README.md")}
+    unlinked = [p.name for p in PAGES if p.parent.name == "docs" and p.name not in linked]
+    assert not unlinked, f"README.md does not link these pages of docs/: {unlinked}"
