@@ -7,7 +7,7 @@ UV_VERSION := 0.13.9
 # Every command runs in the project's environment (include/config/dev.env, applied by this module).
 RUN := PATH=$(BIN):$$PATH PYTHONPATH=$(CURDIR)/plugins $(BIN)/python -m recruitment_month.environment
 
-.PHONY: help venv lock test test-ui test-distributed lint format demo distributed-demo migrate airflow template simulator bench clean
+.PHONY: help venv lock test test-ui test-distributed lint format demo distributed-demo migrate airflow template simulator bench docs clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -66,6 +66,9 @@ simulator: venv ## serve the partner feeds on 127.0.0.1:8765 (Ctrl-C stops it)
 
 bench: venv ## benchmarks, each printed as a ratio to a baseline measured in the same run
 	$(RUN) python bench/run.py
+
+docs: venv ## regenerate docs/dags.md, the per-DAG reference, from the DAG files
+	$(RUN) python tools/dag_reference.py
 
 clean: ## remove the virtualenv, Airflow home and data folder
 	rm -rf $(VENV) airflow_home data

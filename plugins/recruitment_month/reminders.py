@@ -1,4 +1,4 @@
-"""The reminder ladder (DESIGN §7): before the deadline, at it, after it, and the escalation.
+"""The reminder ladder (docs/summary-and-reminders.md): before the deadline, at it, after it, and the escalation.
 
 Steps come from the campaign file (``reminders.before_deadline``, the deadline itself,
 ``reminders.follow_up``). A run at moment ``M`` sends the steps whose time falls in ``(M − window, M]``:

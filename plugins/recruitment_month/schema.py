@@ -1,4 +1,4 @@
-"""The warehouse tables, as SQLAlchemy Core metadata (DESIGN §6).
+"""The warehouse tables, as SQLAlchemy Core metadata (docs/architecture.md, the warehouse).
 
 Layers are table-name prefixes so that one schema runs unchanged on PostgreSQL and SQLite:
 ``stg_`` staging (typed, per load), ``core_`` reports with revisions, postings with history and
@@ -154,7 +154,7 @@ audit_inbox_skip = Table(
 
 
 def _count_columns(*, nullable: bool) -> list[Column]:
-    """Every count of the report, for the week and cumulative (DESIGN §4)."""
+    """Every count of the report, for the week and cumulative (docs/reports.md)."""
     return [Column(key, BigInteger, nullable=nullable) for key in COUNT_KEYS] + [
         Column(f"{key}_cumulative", BigInteger, nullable=nullable) for key in COUNT_KEYS
     ]
@@ -249,7 +249,7 @@ audit_notification = Table(
 )
 
 
-# --- Job feeds (DESIGN §5) ------------------------------------------------------------------------
+# --- Job feeds (docs/feeds.md) ---------------------------------------------------------------
 
 
 def _posting_columns() -> list[Column]:
@@ -384,7 +384,7 @@ core_posting_link = Table(
 )
 
 
-# --- Weekly summary (DESIGN §7): every version kept; what the emails and dashboards read ----------
+# --- Weekly summary: every version kept; what the emails and dashboards read ---------------------
 
 mart_weekly_summary = Table(
     "mart_weekly_summary",

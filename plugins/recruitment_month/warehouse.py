@@ -1,6 +1,6 @@
 """Warehouse access: the engine from the Airflow connection ``warehouse``, migrations, reference data.
 
-PostgreSQL in production and CI, an SQLite file by default (DESIGN §6). SQL that is more than a single
+PostgreSQL in production and CI, an SQLite file by default (docs/architecture.md). SQL that is more than a single
 table operation lives in ``include/sql/`` and is read with :func:`sql`; values are always bind
 parameters.
 """

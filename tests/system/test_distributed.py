@@ -1,5 +1,5 @@
 """The production shape for real, on this machine: Airflow's API server, scheduler, DAG processor,
-triggerer and two Celery workers as separate processes, PostgreSQL and Redis (DESIGN §9).
+triggerer and two Celery workers as separate processes, PostgreSQL and Redis (docs/development.md).
 
 Runs ``recruitment_month.distributed`` (the code behind ``make distributed-demo``) for one campaign
 week and checks what it reports, then that nothing of it is left: no process, no database, no broker

@@ -1,4 +1,4 @@
-"""Extraction client for the partner platforms' job feeds (DESIGN §5).
+"""Extraction client for the partner platforms' job feeds (docs/feeds.md).
 
 ``extract(platform, since, until, base_url=, token=, raw_dir=)`` pulls every page of one window,
 ``GET {base_url}/jobs?updated_since=&updated_until=&cursor=&limit=`` with a bearer token, following

@@ -1,5 +1,5 @@
-"""Fuzzy links between the deterministic clusters of postings (DESIGN §5: "a cluster id that links the
-same job seen on several platforms").
+"""Fuzzy links between the deterministic clusters of postings: the same job seen on several
+platforms, found where the exact cluster key differs (docs/feeds.md).
 
 A load gives each posting a deterministic ``cluster_id`` (``feeds.load.cluster_id``: the employer's credit
 code or name key, the normalised title, the city). It misses a repost whose copies differ in one of those:

@@ -1,4 +1,4 @@
-"""Feed items into the warehouse: normalise, validate, stage, merge (DESIGN §5–§6).
+"""Feed items into the warehouse: normalise, validate, stage, merge (docs/feeds.md).
 
 One platform and one data interval make one *load*, merged in one transaction:
 

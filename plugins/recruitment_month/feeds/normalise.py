@@ -1,4 +1,4 @@
-"""One partner feed item in, one canonical posting out (DESIGN §5).
+"""One partner feed item in, one canonical posting out (docs/feeds.md).
 
 ``normalise(item, platform)`` accepts a schema.org ``JobPosting`` as platforms publish it (adapter
 ``jsonld``, with the usual variations: identifiers as text or ``PropertyValue``, organisations as objects

@@ -1,4 +1,4 @@
-"""The fields of the provincial weekly report (DESIGN §4), as data.
+"""The fields of the provincial weekly report (docs/reports.md), as data.
 
 Every format is read through this table: the ``.xlsx`` form finds its rows by the Chinese labels, the
 flat ``.csv``/``.json`` columns are ``<key>`` and ``<key>_cumulative`` or ``<header>本周`` and

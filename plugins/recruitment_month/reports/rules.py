@@ -1,4 +1,4 @@
-"""Rules that need history: cumulative continuity, cumulative never decreasing, outliers (DESIGN §4).
+"""Rules that need history: cumulative continuity, cumulative never decreasing, outliers (docs/reports.md).
 
 All are warnings: the report is loaded and flagged. Outliers use the modified z-score of Iglewicz and
 Hoaglin (0.6745·(x − median)/MAD, flagged above 3.5), as DHIS2's outlier analysis does, on log(1 + x),

@@ -1,4 +1,4 @@
-"""The ministry's ``.xlsx`` form for the provincial weekly report (DESIGN §4).
+"""The ministry's ``.xlsx`` form for the provincial weekly report (docs/reports.md).
 
 Sheet ``周报``: a title, the identification fields as label/value pairs (labels in column A, values in
 column B), the table ``指标 | 本周 | 累计`` with one row per count, then the two free-text fields. Sheet

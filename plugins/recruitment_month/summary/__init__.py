@@ -1,4 +1,4 @@
-"""The national weekly summary: its data model, charts, workbook and email (DESIGN §7).
+"""The national weekly summary: its data model, charts, workbook and email (docs/summary-and-reminders.md).
 
     from recruitment_month.summary import render_summary, sample_summary
     mail = render_summary(summary)  # a notifications.Mail with HTML, text, inline charts and .xlsx

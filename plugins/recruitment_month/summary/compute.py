@@ -1,4 +1,4 @@
-"""The national weekly summary from the warehouse, as of a moment (DESIGN §7).
+"""The national weekly summary from the warehouse, as of a moment (docs/summary-and-reminders.md).
 
 ``compute(conn, week, as_of)`` reads only what had *landed* by ``as_of``: the preliminary summary is
 computed as of the deadline (frozen there, whenever it runs), a revised one as of the moment a late

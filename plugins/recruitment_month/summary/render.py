@@ -1,4 +1,4 @@
-"""The national weekly summary email (DESIGN §7 ``friday_consolidation``): :func:`render_summary` turns
+"""The national weekly summary email that ``friday_consolidation`` sends: :func:`render_summary` turns
 a :class:`WeeklySummary` into a :class:`~recruitment_month.notifications.Mail` — a Chinese subject, an
 HTML body with inline charts, a plain-text part with the same figures and an ``.xlsx`` attachment
 holding every table — ready for :func:`recruitment_month.notifications.send_all`.
