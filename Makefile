@@ -4,8 +4,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 UV_VERSION := 0.13.9
-# Every command runs in the project's environment (include/config/dev.env, applied by this module).
-RUN := PATH=$(BIN):$$PATH PYTHONPATH=$(CURDIR)/plugins $(BIN)/python -m recruitment_month.environment
+# Every command runs in the project's environment (include/config/dev.env, applied by the dev kit's
+# environment module), with the product (plugins/) and the dev kit (devkit/) on the path.
+RUN := PATH=$(BIN):$$PATH PYTHONPATH=$(CURDIR)/plugins:$(CURDIR)/devkit $(BIN)/python -m recruitment_devkit.environment
 
 .PHONY: help venv lock test test-ui test-distributed lint format demo distributed-demo migrate airflow template simulator bench clean
 
@@ -48,10 +49,10 @@ migrate: venv ## migrate the warehouse of the `warehouse` connection and load re
 	$(RUN) python -m recruitment_month.warehouse
 
 demo: venv ## run the pipeline on the embedded default (SQLite, local inbox, simulator, .eml sink)
-	$(RUN) python -m recruitment_month.demo
+	$(RUN) python -m recruitment_devkit.demo
 
 distributed-demo: venv ## one campaign week on a real distributed Airflow: API server, scheduler, 2 Celery workers, PostgreSQL, Redis
-	$(RUN) python -m recruitment_month.distributed
+	$(RUN) python -m recruitment_devkit.distributed
 
 # The API server listens on 127.0.0.1 only (Airflow's default, 0.0.0.0, opens the UI to the network).
 airflow: venv ## start the Airflow UI and scheduler locally on the embedded default (Ctrl-C stops it)
@@ -62,7 +63,7 @@ template: venv ## write the ministry's .xlsx report form to data/template.xlsx
 	$(RUN) python -m recruitment_month.reports.template data/周报模板.xlsx
 
 simulator: venv ## serve the partner feeds on 127.0.0.1:8765 (Ctrl-C stops it)
-	$(RUN) python -m recruitment_month.feeds.simulator --port 8765
+	$(RUN) python -m recruitment_devkit.feed_simulator --port 8765
 
 bench: venv ## benchmarks, each printed as a ratio to a baseline measured in the same run
 	$(RUN) python bench/run.py

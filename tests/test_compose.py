@@ -18,7 +18,8 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from recruitment_month import config, environment
+from recruitment_devkit import environment
+from recruitment_month import config
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yaml"
@@ -238,7 +239,7 @@ def test_airflow_services_and_simulator_run_the_project_image(services):
 
 def test_feed_simulator_serves_all_platforms_with_the_token(services):
     sim = services["feed-simulator"]
-    assert sim["entrypoint"] == ["python", "-m", "recruitment_month.feeds.simulator"]
+    assert sim["entrypoint"] == ["python", "-m", "recruitment_devkit.feed_simulator"]
     args = sim["command"]
     assert args[args.index("--host") + 1] == "0.0.0.0"  # noqa: S104 - inside its container
     assert args[args.index("--port") + 1] == "8765"
@@ -285,8 +286,8 @@ def test_database_urls_parse(resolved):
 
 
 def test_dev_env_settings_are_all_set_for_production(resolved):
-    """environment.apply() (run by `python -m recruitment_month.warehouse`) fills in whatever the
-    environment lacks from include/config/dev.env: production must set every one of them itself."""
+    """Every setting that include/config/dev.env gives a developer (the Makefile applies it) is set by
+    the compose file itself: production never reads dev.env."""
     env = _env(resolved["services"]["airflow-init"])
     missing = sorted(set(environment.read()) - set(env))
     assert not missing, f"not set in docker-compose.yaml, would fall back to dev.env: {missing}"

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pytest
 
-from recruitment_month import environment
+from recruitment_devkit import environment
 
 pytestmark = pytest.mark.ui
 

@@ -1,4 +1,5 @@
-"""``make distributed-demo``: one campaign week on a real distributed Airflow, without Docker (DESIGN §9).
+"""``make distributed-demo``: one campaign week on a real distributed Airflow, without Docker,
+the same shape as the production compose file.
 
 The production shape on one machine: fresh PostgreSQL databases for Airflow's metadata and for the
 warehouse, a Redis database of its own as the Celery broker, and separate processes for the API server,
@@ -15,7 +16,7 @@ it — and everything started is stopped (SIGINT, then SIGTERM and SIGKILL to th
 The clock is simulated (the 2022 campaign), so the scheduler runs with ``use_job_schedule = False``:
 only the runs triggered here exist; no timetable or Asset run for "now" joins in.
 
-    python -m recruitment_month.distributed [--week 2022-11-11] [--keep] [--json report.json]
+    python -m recruitment_devkit.distributed [--week 2022-11-11] [--keep] [--json report.json]
 
 Needs PostgreSQL (``--postgres``, a user that may CREATE DATABASE) and Redis (``--redis``). Exit status 0
 when every check passed. Each process logs to ``<workdir>/logs/<name>.log``; the workdir is removed
@@ -44,7 +45,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from recruitment_month import environment
+from recruitment_devkit import environment
 
 DAG_IDS = ("provincial_reports", "job_feeds", "friday_consolidation", "report_reminders")
 WORKERS = ("w1", "w2")
@@ -637,12 +638,13 @@ def build_env(
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "RECRUITMENT_"))}
     env.update(environment.read())
-    plugins = str(environment.PROJECT_ROOT / "plugins")
+    # the product, then the dev kit (the worker hostname callable below lives in the dev kit)
+    paths = [str(environment.PROJECT_ROOT / d) for d in ("plugins", "devkit")]
     api = f"http://127.0.0.1:{api_port}"
     env.update(
         {
             "AIRFLOW_HOME": str(home),
-            "PYTHONPATH": os.pathsep.join(p for p in (plugins, os.environ.get("PYTHONPATH")) if p),
+            "PYTHONPATH": os.pathsep.join(p for p in (*paths, os.environ.get("PYTHONPATH")) if p),
             "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
             "AIRFLOW__CORE__PARALLELISM": str(PARALLELISM),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
@@ -752,10 +754,10 @@ def _run(
     cleanup: contextlib.ExitStack,
     processes: Processes,
 ) -> None:
+    from recruitment_devkit import demo_inbox as report_demo
+    from recruitment_devkit.feed_simulator import FeedSimulator
+    from recruitment_devkit.mailsink import MailSink
     from recruitment_month import config
-    from recruitment_month.feeds.simulator import FeedSimulator
-    from recruitment_month.mailsink import MailSink
-    from recruitment_month.reports import demo as report_demo
 
     campaign = config.campaign()
     if options.week not in campaign.weeks:
@@ -850,7 +852,7 @@ def _start_and_drive(options, processes: Processes, report, api_port, password, 
             ],
             {
                 WORKER_NAME_VARIABLE: report.worker_names[name],
-                "AIRFLOW__CORE__HOSTNAME_CALLABLE": "recruitment_month.distributed.worker_hostname",
+                "AIRFLOW__CORE__HOSTNAME_CALLABLE": "recruitment_devkit.distributed.worker_hostname",
             },
         )
     api = Api(report.api_url)
