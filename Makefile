@@ -13,20 +13,24 @@ RUN := PATH=$(BIN):$$PATH PYTHONPATH=$(CURDIR)/plugins:$(CURDIR)/devkit $(BIN)/p
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements.lock
+# A developer's .venv holds both locks: the runtime (requirements.lock, all the production image has) and
+# the development one (requirements-dev.lock: tests, linters, the dev kit's needs).
+$(VENV)/.installed: requirements.lock requirements-dev.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode --require-hashes -r requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode --require-hashes -r requirements.lock -r requirements-dev.lock
 	@touch $@
 
 venv: $(VENV)/.installed ## create .venv with the pinned dependencies
 
-# The lock carries the sha256 of every file each pin may install, and `make venv` and the Dockerfile
-# install with --require-hashes: a file that differs from the one locked is refused. Pins already in
-# requirements.lock are kept (uv prefers them); delete a line to let its package move.
-lock: ## re-resolve requirements.txt into the fully pinned, hashed requirements.lock
+# Each lock carries the sha256 of every file each pin may install, and `make venv` and the Dockerfile
+# install with --require-hashes: a file that differs from the one locked is refused. Pins already in a
+# lock are kept (uv prefers them); delete a line to let its package move. The development lock is
+# constrained by the runtime lock (-c), so a package in both has one version.
+lock: ## re-resolve requirements.txt and requirements-dev.txt into the pinned, hashed requirements.lock and requirements-dev.lock
 	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install --quiet uv==$(UV_VERSION); }
 	$(BIN)/uv pip compile requirements.txt --python-version 3.11 --generate-hashes --quiet -o requirements.lock
+	$(BIN)/uv pip compile requirements-dev.txt -c requirements.lock --python-version 3.11 --generate-hashes --quiet -o requirements-dev.lock
 
 lint: venv ## ruff check and ruff format --check
 	$(BIN)/ruff check .
