@@ -12,4 +12,6 @@ image put ``devkit/`` on the path.
 - :mod:`recruitment_devkit.sample_summary`: a hand-written national summary, and its email preview.
 - :mod:`recruitment_devkit.demo`: ``make demo``, the 2022 campaign in one process.
 - :mod:`recruitment_devkit.distributed`: ``make distributed-demo``, one week on a distributed Airflow.
+- :mod:`recruitment_devkit.airflow_processes`: Airflow components as child processes, started and
+  stopped leaving nothing behind (the distributed run and the UI test).
 """
