@@ -1,10 +1,15 @@
-# The project's image: the official Airflow image, the pinned dependencies, and the code baked in.
-# Every Airflow service of docker-compose.yaml and the feed simulator run it; see docs/production.md.
+# The project's images, from one file: the official Airflow image, the pinned dependencies, the code baked in.
 #
-# The code (dags/, plugins/, include/) is COPIED, not mounted: every worker, on this machine or another,
-# runs exactly the code of the image it was started from, and a change of code is a new image
+#   runtime     what production runs: the runtime lock and the product only (dags/, plugins/, include/).
+#               Every Airflow service of docker-compose.yaml runs it; see docs/production.md.
+#   devkit      runtime plus the development lock and the dev kit (devkit/: feed simulator, mail sink,
+#               demo drivers). Only the compose file's feed-simulator runs it; it never runs a task.
+#   (default)   the last stage, the same as runtime: `docker build .` gives the production image.
+#
+# The code is COPIED, not mounted: every worker, on this machine or another, runs exactly the code of
+# the image it was started from, and a change of code is a new image
 # (`docker compose build && docker compose up -d`).
-FROM apache/airflow:3.3.2-python3.11
+FROM apache/airflow:3.3.2-python3.11 AS runtime
 
 # Extend the official image the way its documentation says: pip as the `airflow` user (never root).
 # The lock pins apache-airflow to the image's own version (tests/test_compose.py checks it) and holds
@@ -27,3 +32,14 @@ RUN mkdir -p /opt/airflow/logs /opt/airflow/auth \
 COPY --chown=airflow:root include/ /opt/airflow/include/
 COPY --chown=airflow:root plugins/ /opt/airflow/plugins/
 COPY --chown=airflow:root dags/ /opt/airflow/dags/
+
+# The dev kit's image: the development lock (constrained by the runtime lock, so shared pins agree and
+# are already installed) and devkit/ on the path next to the product.
+FROM runtime AS devkit
+COPY --chown=airflow:root requirements-dev.lock /opt/airflow/requirements-dev.lock
+RUN pip install --no-cache-dir --require-hashes -r /opt/airflow/requirements-dev.lock
+COPY --chown=airflow:root devkit/ /opt/airflow/devkit/
+ENV PYTHONPATH=/opt/airflow/plugins:/opt/airflow/devkit
+
+# The default target is production's: nothing of the dev kit.
+FROM runtime AS production

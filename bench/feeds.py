@@ -207,8 +207,9 @@ def main() -> None:
 
     import psycopg
 
-    from recruitment_month import config, environment, warehouse
-    from recruitment_month.feeds.simulator import FeedSimulator
+    from recruitment_devkit import environment
+    from recruitment_devkit.feed_simulator import FeedSimulator
+    from recruitment_month import config, warehouse
 
     environment.apply()
     platforms = config.platforms()

@@ -5,6 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+# the product, the dev kit (the feed simulator) and the benchmarks themselves, also without `make`
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "devkit"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import dag_parse

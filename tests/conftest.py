@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from recruitment_month import environment
+from recruitment_devkit import environment
 
 ROOT = Path(__file__).resolve().parents[1]
 _TEST_HOME = Path(tempfile.mkdtemp(prefix="recruitment-tests-"))
@@ -132,7 +132,7 @@ def airflow_db():
 @pytest.fixture
 def mail_sink(tmp_path, monkeypatch):
     """A real SMTP server on a free port writing .eml files; ``smtp_default`` points at it."""
-    from recruitment_month.mailsink import MailSink
+    from recruitment_devkit.mailsink import MailSink
 
     with MailSink(tmp_path / "mail", port=0) as sink:
         monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps(sink.connection))

@@ -18,7 +18,8 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from recruitment_month import config, environment
+from recruitment_devkit import environment
+from recruitment_month import config
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yaml"
@@ -229,16 +230,20 @@ def test_worker_is_scalable(services):
     assert not any("container_name" in s for s in services.values()), "fixed names block a second project"
 
 
-def test_airflow_services_and_simulator_run_the_project_image(services):
+def test_airflow_services_run_the_production_image_and_the_simulator_the_dev_kit_image(services):
     image = services["airflow-init"]["image"]
-    for name in AIRFLOW_SERVICES | ONE_SHOT | {"feed-simulator"}:
-        assert services[name]["build"] == ".", name
+    for name in AIRFLOW_SERVICES | ONE_SHOT:
+        assert services[name]["build"] == {"context": ".", "target": "runtime"}, name
         assert services[name]["image"] == image, name
+    sim = services["feed-simulator"]
+    assert sim["build"] == {"context": ".", "target": "devkit"}
+    assert sim["image"] != image, "the dev kit's image has a name of its own, never the production one"
+    assert sim["environment"]["PYTHONPATH"].split(":") == ["/opt/airflow/plugins", "/opt/airflow/devkit"]
 
 
 def test_feed_simulator_serves_all_platforms_with_the_token(services):
     sim = services["feed-simulator"]
-    assert sim["entrypoint"] == ["python", "-m", "recruitment_month.feeds.simulator"]
+    assert sim["entrypoint"] == ["python", "-m", "recruitment_devkit.feed_simulator"]
     args = sim["command"]
     assert args[args.index("--host") + 1] == "0.0.0.0"  # noqa: S104 - inside its container
     assert args[args.index("--port") + 1] == "8765"
@@ -285,8 +290,8 @@ def test_database_urls_parse(resolved):
 
 
 def test_dev_env_settings_are_all_set_for_production(resolved):
-    """environment.apply() (run by `python -m recruitment_month.warehouse`) fills in whatever the
-    environment lacks from include/config/dev.env: production must set every one of them itself."""
+    """Every setting that include/config/dev.env gives a developer (the Makefile applies it) is set by
+    the compose file itself: production never reads dev.env."""
     env = _env(resolved["services"]["airflow-init"])
     missing = sorted(set(environment.read()) - set(env))
     assert not missing, f"not set in docker-compose.yaml, would fall back to dev.env: {missing}"
@@ -524,9 +529,16 @@ def test_datadocs_serves_the_data_volume_subfolder_read_only(services):
 # ------------------------------------------------------------------------------------------- image
 
 
+def _stages(text: str) -> dict[str, tuple[str, str]]:
+    """Each build stage of the Dockerfile: name → (what it is FROM, its lines)."""
+    text = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
+    parts = re.split(r"^FROM\s+(\S+)\s+AS\s+(\S+)\s*$", text, flags=re.M)
+    return {parts[i + 1]: (parts[i], parts[i + 2]) for i in range(1, len(parts), 3)}
+
+
 def test_dockerfile_extends_the_official_image_with_the_lock():
     text = DOCKERFILE.read_text(encoding="utf-8")
-    (base,) = re.findall(r"^FROM\s+(\S+)", text, re.M)
+    base = re.findall(r"^FROM\s+(\S+)", text, re.M)[0]
     assert base.startswith("apache/airflow:3.3.2")
     lock = (ROOT / "requirements.lock").read_text(encoding="utf-8")
     assert re.search(r"^apache-airflow==3\.3\.2 \\$", lock, re.M), "the lock and the image agree on Airflow"
@@ -539,6 +551,31 @@ def test_dockerfile_extends_the_official_image_with_the_lock():
     for folder in ("dags", "plugins", "include"):
         assert re.search(rf"^COPY .*\b{folder}/ /opt/airflow/{folder}/$", text, re.M), folder
     assert re.search(r"PYTHONPATH=/opt/airflow/plugins\b", text)
+
+
+def test_the_production_image_holds_the_runtime_lock_and_the_product_only():
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    stages = _stages(text)
+    assert list(stages) == ["runtime", "devkit", "production"]
+    base, runtime = stages["runtime"]
+    assert base.startswith("apache/airflow:")
+    installs = [line for line in runtime.splitlines() if line.startswith("RUN pip install")]
+    assert installs == ["RUN pip install --no-cache-dir --require-hashes -r /opt/airflow/requirements.lock"]
+    copied = re.findall(r"^COPY \S+ (\S+) ", runtime, re.M)
+    assert sorted(copied) == ["dags/", "include/", "plugins/", "requirements.lock"]
+    assert "devkit" not in runtime and "requirements-dev" not in runtime
+    # `docker build .` builds the last stage: the production image, with nothing added to it
+    assert stages["production"] == ("runtime", "")
+
+
+def test_the_dev_kit_image_adds_the_development_lock_and_the_dev_kit():
+    base, devkit = _stages(DOCKERFILE.read_text(encoding="utf-8"))["devkit"]
+    assert base == "runtime"
+    assert re.search(
+        r"^RUN pip install .*--require-hashes -r /opt/airflow/requirements-dev\.lock$", devkit, re.M
+    )
+    assert re.search(r"^COPY .*\bdevkit/ /opt/airflow/devkit/$", devkit, re.M)
+    assert "PYTHONPATH=/opt/airflow/plugins:/opt/airflow/devkit" in devkit
 
 
 # ------------------------------------------------------------------------------------------- schema

@@ -194,10 +194,9 @@ def utcnow() -> datetime:
 
 
 def main() -> None:
-    """``python -m recruitment_month.warehouse``: migrate and load reference data (``make migrate``)."""
-    from recruitment_month import environment
+    """``python -m recruitment_month.warehouse``: migrate and load reference data (``make migrate``).
 
-    environment.apply()
+    The settings come from the environment only (the Makefile applies ``include/config/dev.env`` first)."""
     url = warehouse_url()
     migrate(url)
     load_reference_data(url)

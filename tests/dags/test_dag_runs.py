@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from recruitment_devkit.feed_simulator import FeedSimulator
 from recruitment_month import config, schema, warehouse
-from recruitment_month.feeds.simulator import FeedSimulator
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 CAMPAIGN = config.campaign()

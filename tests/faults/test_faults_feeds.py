@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from recruitment_devkit.feed_simulator import FeedSimulator
 from recruitment_month import config, schema, warehouse
 from recruitment_month.feeds import client, linkage, load
-from recruitment_month.feeds.simulator import FeedSimulator
 from recruitment_month.text import has_control
 
 SINCE, UNTIL = datetime(2022, 11, 1, tzinfo=UTC), datetime(2022, 11, 20, tzinfo=UTC)

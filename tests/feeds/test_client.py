@@ -20,10 +20,10 @@ import msgspec
 import pytest
 import requests
 
+from recruitment_devkit.feed_simulator import FAULTS, FeedSimulator
 from recruitment_month import config
 from recruitment_month.feeds import client
 from recruitment_month.feeds.client import ExtractResult, FeedAuthError, FeedError, FeedResponseError
-from recruitment_month.feeds.simulator import FAULTS, FeedSimulator
 
 TOKEN = "s3cret-Feed-Token-7Qx"
 VOLUME = 600

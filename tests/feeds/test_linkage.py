@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select, update
 
+from recruitment_devkit.feed_simulator import FeedSimulator
 from recruitment_month import config, schema, warehouse
 from recruitment_month.feeds import creditcode, linkage, load
-from recruitment_month.feeds.simulator import FeedSimulator
 
 SINCE = datetime(2022, 10, 1, tzinfo=UTC)
 UNTIL = datetime(2023, 2, 1, tzinfo=UTC)

@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from recruitment_devkit.feed_simulator import FeedSimulator
 from recruitment_month import config, schema, warehouse
 from recruitment_month.feeds import load
-from recruitment_month.feeds.simulator import FeedSimulator
 
 SINCE = datetime(2022, 11, 1, tzinfo=UTC)
 UNTIL = datetime(2022, 11, 15, tzinfo=UTC)

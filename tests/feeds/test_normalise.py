@@ -1037,7 +1037,7 @@ _EMPLOYMENT_TRUTH = {
 
 
 def test_simulator_postings_normalise_to_their_truth():
-    simulator = pytest.importorskip("recruitment_month.feeds.simulator")
+    simulator = pytest.importorskip("recruitment_devkit.feed_simulator")
     sim = simulator.FeedSimulator(postings_per_platform=300)
     checked = defects = 0
     for platform in config.platforms():

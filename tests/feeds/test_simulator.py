@@ -1,6 +1,7 @@
 """The feed simulator over real HTTP on 127.0.0.1."""
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -12,9 +13,9 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
+from recruitment_devkit.feed_simulator import DEFECTS, FAULTS, FeedSimulator
 from recruitment_month import config
 from recruitment_month.feeds import creditcode
-from recruitment_month.feeds.simulator import DEFECTS, FAULTS, FeedSimulator
 
 TOKEN = "demo-token"
 VOLUME = 600
@@ -559,8 +560,8 @@ def test_command_line_server():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "recruitment_month.feeds.simulator", "--port", str(port), "--volume", "100"],
-        env={"PYTHONPATH": str(config.PROJECT_ROOT / "plugins")},
+        [sys.executable, "-m", "recruitment_devkit.feed_simulator", "--port", str(port), "--volume", "100"],
+        env={"PYTHONPATH": os.pathsep.join(str(config.PROJECT_ROOT / d) for d in ("plugins", "devkit"))},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

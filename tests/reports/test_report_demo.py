@@ -11,10 +11,10 @@ from datetime import timedelta
 import pytest
 from report_builders import parse
 
+from recruitment_devkit import demo_inbox as demo
+from recruitment_devkit.demo_inbox import STATUS_COUNTS, generate_inbox, generate_week, plan_campaign
 from recruitment_month.problems import rejects
-from recruitment_month.reports import demo
 from recruitment_month.reports import fields as F
-from recruitment_month.reports.demo import STATUS_COUNTS, generate_inbox, generate_week, plan_campaign
 
 
 @pytest.fixture(scope="module")

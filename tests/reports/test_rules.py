@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from recruitment_month.reports.demo import plan_campaign
+from recruitment_devkit.demo_inbox import plan_campaign
 from recruitment_month.reports.fields import COUNT_KEYS, cumulative_key
 from recruitment_month.reports.rules import check_history
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from recruitment_month.summary.model import sample_summary
+from recruitment_devkit.sample_summary import sample_summary
 from recruitment_month.summary.render import render_summary
 
 

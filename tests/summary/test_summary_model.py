@@ -7,9 +7,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from recruitment_devkit.sample_summary import sample_summary
 from recruitment_month import config
 from recruitment_month.reports.fields import COUNT_KEYS
-from recruitment_month.summary.model import UnitStatus, WeeklySummary, sample_summary
+from recruitment_month.summary.model import UnitStatus, WeeklySummary
 
 
 def test_derived_figures_follow_dhis2_definitions(preliminary: WeeklySummary):

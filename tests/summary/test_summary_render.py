@@ -10,12 +10,14 @@ from email import message_from_bytes, policy
 import pytest
 from summary_parsing import number, parse_html, text_rows, text_section
 
+from recruitment_devkit import sample_summary as sample
+from recruitment_devkit.sample_summary import sample_summary
 from recruitment_month import config
 from recruitment_month.notifications import build
 from recruitment_month.reports.fields import BY_KEY, COUNT_KEYS
 from recruitment_month.summary import render as R
 from recruitment_month.summary.content import fmt_change
-from recruitment_month.summary.model import STATUS_LABELS, CrossCheck, QualityWarning, sample_summary
+from recruitment_month.summary.model import STATUS_LABELS, CrossCheck, QualityWarning
 from recruitment_month.summary.render import render_summary
 
 SENDER = "campus-recruitment-month@example.org"
@@ -308,7 +310,7 @@ def test_everyone_on_time():
 
 
 def test_cli_writes_eml_html_and_xlsx(tmp_path, capsys):
-    assert R.main(["--sample", str(tmp_path), "--week", "2", "--version", "2"]) == 0
+    assert sample.main([str(tmp_path), "--week", "2", "--version", "2"]) == 0
     names = sorted(p.name for p in tmp_path.iterdir())
     stem = "校园招聘月全国周报_第2周_2022-11-18_修订第2版"
     assert names == sorted(f"{stem}.{ext}" for ext in ("eml", "html", "txt", "xlsx"))

@@ -1,7 +1,7 @@
 """The production shape for real, on this machine: Airflow's API server, scheduler, DAG processor,
 triggerer and two Celery workers as separate processes, PostgreSQL and Redis (docs/development.md).
 
-Runs ``recruitment_month.distributed`` (the code behind ``make distributed-demo``) for one campaign
+Runs ``recruitment_devkit.distributed`` (the code behind ``make distributed-demo``) for one campaign
 week and checks what it reports, then that nothing of it is left: no process, no database, no broker
 data. Selected with ``-m distributed``; PostgreSQL or Redis missing is a failure, never a skip.
 """
@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from recruitment_month import distributed
+from recruitment_devkit import distributed
 
 pytestmark = [pytest.mark.distributed, pytest.mark.timeout(1200)]
 

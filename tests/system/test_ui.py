@@ -15,11 +15,9 @@ is skipped, or fails with CI=true.
 from __future__ import annotations
 
 import ast
-import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,12 +25,13 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from recruitment_month import environment
+from recruitment_devkit import environment
+from recruitment_devkit.airflow_processes import Processes, free_port, tail
 
 pytestmark = pytest.mark.ui
 
@@ -58,31 +57,13 @@ WINDOW = (1400, 1000)
 STARTUP_TIMEOUT = 120  # `airflow db migrate`; the api-server answering /api/v2/monitor/health
 PARSE_TIMEOUT = 180  # the dag-processor has written the four DAGs (or an import error)
 PAGE_TIMEOUT = 60  # a page of the UI has rendered what is asserted
-STOP_TIMEOUT = 30  # SIGTERM, then SIGKILL
+STOP_TIMEOUT = 30  # SIGINT, then SIGTERM, then SIGKILL to each process group, this long apart
 AIRFLOW = (sys.executable, "-m", "airflow")
 RESERVED_PORTS = {8080, *range(28080, 28091)}  # `make airflow` and the distributed stack use these
 
 
 # ---------------------------------------------------------------------------------------------------
 # Processes
-
-
-def _free_port() -> int:
-    for _ in range(100):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        if port not in RESERVED_PORTS:
-            return port
-    raise RuntimeError("no free TCP port outside 8080 and 28080-28090")
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        return f"({path} was not written)"
-    return "\n".join(text.splitlines()[-lines:])
 
 
 def _live_processes(match: Callable[[int, str], bool]) -> list[str]:
@@ -103,47 +84,12 @@ def _live_processes(match: Callable[[int, str], bool]) -> list[str]:
 
 
 @dataclass
-class Service:
-    """A command in its own process group, output to a log file; stopping ends the whole group."""
-
-    name: str
-    argv: list[str]
-    log: Path
-    process: subprocess.Popen | None = None
-
-    def start(self, env: dict[str, str], cwd: Path) -> Service:
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                self.argv, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        return self
-
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def stop(self) -> list[str]:
-        """SIGTERM the group, SIGKILL what is left; returns the processes that survived both."""
-        if self.process is None:
-            return []
-        pgid = self.process.pid  # start_new_session: the leader's pid is the group id
-        for sig, wait in ((signal.SIGTERM, STOP_TIMEOUT), (signal.SIGKILL, 10)):
-            with contextlib.suppress(ProcessLookupError):  # the group has already gone
-                os.killpg(pgid, sig)
-            deadline = time.monotonic() + wait
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None and not _live_processes(lambda g, _c: g == pgid):
-                    return []
-                time.sleep(0.2)
-        return _live_processes(lambda g, _c: g == pgid)
-
-
-@dataclass
 class AirflowUI:
     base_url: str
     home: Path
     logs: Path
     password: str
-    services: list[Service] = field(default_factory=list)
+    processes: Processes
     token: str = ""
 
     def api(self, path: str, body: dict | None = None) -> dict:
@@ -161,7 +107,7 @@ class AirflowUI:
             return json.loads(response.read())
 
     def diagnostics(self) -> str:
-        return "\n".join(f"--- {s.name} ({s.log}):\n{_tail(s.log)}" for s in self.services)
+        return self.processes.diagnostics()
 
 
 def _airflow_env(home: Path) -> dict[str, str]:
@@ -203,22 +149,19 @@ def _wait_until(what: str, timeout: float, check: Callable[[], object], diagnost
     )
 
 
-def _start_api_server(ui: AirflowUI, env: dict[str, str]) -> None:
+def _start_api_server(ui: AirflowUI) -> None:
     """``airflow api-server`` on a free port; another port if the chosen one was taken meanwhile."""
     passwords = ui.home / "simple_auth_manager_passwords.json.generated"
     for attempt in range(3):
-        port = _free_port()
-        server = Service(
-            f"api-server:{port}",
-            [*AIRFLOW, "api-server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-            ui.logs / f"api-server-{port}.log",
+        port = free_port(RESERVED_PORTS)
+        server = ui.processes.start(
+            f"api-server-{port}", ["api-server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
         )
-        ui.services.append(server.start(env, ui.home))
         ui.base_url = f"http://127.0.0.1:{port}"
 
         def up(server=server) -> bool:
             if not server.running():
-                raise ChildProcessError(f"{server.name} exited with {server.process.returncode}")
+                raise ChildProcessError(f"{server.name} exited with {server.popen.returncode}")
             health = ui.base_url + "/api/v2/monitor/health"
             with urllib.request.urlopen(health, timeout=5) as response:  # noqa: S310 - http://127.0.0.1
                 return response.status == 200 and passwords.exists()
@@ -238,7 +181,7 @@ def _start_api_server(ui: AirflowUI, env: dict[str, str]) -> None:
                 f"the api-server did not answer on {ui.base_url} within {STARTUP_TIMEOUT} s\n{ui.diagnostics()}",
                 pytrace=False,
             )
-        if "address already in use" not in _tail(server.log).lower() or attempt == 2:
+        if "address already in use" not in tail(server.log).lower() or attempt == 2:
             pytest.fail(f"the api-server exited at start\n{ui.diagnostics()}", pytrace=False)
 
 
@@ -270,7 +213,7 @@ def airflow_ui(chrome, tmp_path_factory) -> Iterator[AirflowUI]:
     home.mkdir()
     logs.mkdir()
     env = _airflow_env(home)
-    ui = AirflowUI(base_url="", home=home, logs=logs, password="")
+    ui = AirflowUI(base_url="", home=home, logs=logs, password="", processes=Processes(logs, env, cwd=home))
     previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
     try:
         migrate = subprocess.run(
@@ -283,9 +226,8 @@ def airflow_ui(chrome, tmp_path_factory) -> Iterator[AirflowUI]:
         )
         assert migrate.returncode == 0, f"airflow db migrate failed:\n{migrate.stdout}\n{migrate.stderr}"
 
-        _start_api_server(ui, env)
-        processor = Service("dag-processor", [*AIRFLOW, "dag-processor"], logs / "dag-processor.log")
-        ui.services.append(processor.start(env, home))
+        _start_api_server(ui)
+        processor = ui.processes.start("dag-processor", ["dag-processor"])
 
         passwords = json.loads((home / "simple_auth_manager_passwords.json.generated").read_text())
         ui.password = passwords["admin"]
@@ -300,7 +242,7 @@ def airflow_ui(chrome, tmp_path_factory) -> Iterator[AirflowUI]:
         _wait_until("the DAGs parsed (GET /api/v2/dags)", PARSE_TIMEOUT, parsed, ui.diagnostics)
         yield ui
     finally:
-        leftovers = [p for s in reversed(ui.services) for p in s.stop()]
+        _how, leftovers = ui.processes.stop(STOP_TIMEOUT)
         signal.signal(signal.SIGTERM, previous_sigterm)
         assert not leftovers, "processes of the UI test survived SIGKILL:\n" + "\n".join(leftovers)
 

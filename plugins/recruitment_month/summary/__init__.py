@@ -1,6 +1,6 @@
 """The national weekly summary: its data model, charts, workbook and email (docs/summary-and-reminders.md).
 
-    from recruitment_month.summary import render_summary, sample_summary
+    from recruitment_month.summary import render_summary
     mail = render_summary(summary)  # a notifications.Mail with HTML, text, inline charts and .xlsx
 
 Pure package: no Airflow import; matplotlib, openpyxl and Jinja2 are imported only when rendering.
@@ -14,7 +14,6 @@ from recruitment_month.summary.model import (
     QualityWarning,
     UnitStatus,
     WeeklySummary,
-    sample_summary,
 )
 
 
@@ -32,5 +31,4 @@ __all__ = [
     "UnitStatus",
     "WeeklySummary",
     "render_summary",
-    "sample_summary",
 ]

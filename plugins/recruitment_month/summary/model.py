@@ -157,10 +157,3 @@ class WeeklySummary:
 
     def units_with(self, status: str) -> list[UnitStatus]:
         return [u for u in self.units if u.status == status]
-
-
-def sample_summary(week_number: int = 3, version: int = 1) -> WeeklySummary:
-    """A realistic summary for previews and tests (see :mod:`recruitment_month.summary.sample`)."""
-    from recruitment_month.summary.sample import sample_summary as build
-
-    return build(week_number=week_number, version=version)

@@ -3,18 +3,14 @@ a :class:`WeeklySummary` into a :class:`~recruitment_month.notifications.Mail` â
 HTML body with inline charts, a plain-text part with the same figures and an ``.xlsx`` attachment
 holding every table â€” ready for :func:`recruitment_month.notifications.send_all`.
 
-The same summary always renders to the same mail (nothing reads the clock). Preview it with
-
-    python -m recruitment_month.summary.render --sample OUT_DIR [--week 3] [--version 1]
-
-which writes the ``.eml``, an ``.html`` with the images inlined as ``data:`` URIs and the ``.xlsx``.
+The same summary always renders to the same mail (nothing reads the clock). :func:`write_outputs`
+writes a mail's ``.eml``, an ``.html`` with the images inlined as ``data:`` URIs and the ``.xlsx``.
 
 Pure module: no Airflow import; Jinja2, matplotlib and openpyxl are imported inside the functions.
 """
 
 from __future__ import annotations
 
-import argparse
 import base64
 import re
 import struct
@@ -187,30 +183,3 @@ def write_outputs(mail: Mail, out_dir: str | Path, *, sender: str | None = None)
     paths["txt"].write_text(mail.text, encoding="utf-8")
     paths["xlsx"].write_bytes(xlsx.content)
     return paths
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m recruitment_month.summary.render",
-        description="Render the national weekly summary email of a sample summary for preview.",
-    )
-    parser.add_argument(
-        "--sample", metavar="OUT_DIR", required=True, help="folder for the .eml, .html and .xlsx"
-    )
-    parser.add_argument("--week", type=int, default=3, help="week number (default 3)")
-    parser.add_argument("--version", type=int, default=1, help="1 = preliminary, 2.. = revised (default 1)")
-    args = parser.parse_args(argv)
-
-    import logging
-
-    from recruitment_month.summary.sample import sample_summary
-
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    mail = render_summary(sample_summary(week_number=args.week, version=args.version))
-    for kind, path in write_outputs(mail, args.sample).items():
-        print(f"{kind:5} {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,9 +1,10 @@
-"""A local SMTP sink that stores every message it receives as an ``.eml`` file (DESIGN §9).
+"""A local SMTP sink that stores every message it receives as an ``.eml`` file, standing in
+for the mail server on a developer's machine (``make demo``, ``make distributed-demo``, the tests).
 
 The embedded run mode and the tests send real SMTP to it. Each message gets its own file, numbered in
 arrival order, so a message sent twice shows up twice.
 
-    python -m recruitment_month.mailsink DIR [--port 8025]
+    python -m recruitment_devkit.mailsink DIR [--port 8025]
 """
 
 from __future__ import annotations

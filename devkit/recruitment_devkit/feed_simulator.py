@@ -1,4 +1,5 @@
-"""Feed simulator: a real HTTP server serving the partner platforms' job feeds (DESIGN §5).
+"""Feed simulator: a real HTTP server serving the partner platforms' job feeds, each as
+its platform's integration contract describes it (paging, cursors, bearer token, time window).
 
 Every platform answers ``GET /p/<code>/jobs?updated_since=&updated_until=&cursor=&limit=`` with a bearer
 token. Postings are generated on the fly and deterministically from (seed, platform, index): posting ``i``
@@ -7,7 +8,7 @@ search and nothing big is held in memory. Jobs on every third slot are shared by
 with small differences); about 1.5 % of postings carry a deliberate defect. Faults are switched per
 platform with :meth:`FeedSimulator.set_fault` or over HTTP (``POST``/``DELETE /admin/faults``).
 
-Run it: ``python -m recruitment_month.feeds.simulator --port 8765 [--seed N] [--volume N]``.
+Run it: ``python -m recruitment_devkit.feed_simulator --port 8765 [--seed N] [--volume N]``.
 
 Pure module: no Airflow import.
 """

@@ -16,7 +16,7 @@ what it should parse to, or which rule should reject it.
 The plan depends only on the seed; ``weeks=`` and ``until=`` choose which files are written, so the
 demo can feed the inbox week by week.
 
-    python -m recruitment_month.reports.demo INBOX_DIR [--seed 2022] [--weeks N | --until ISO] [--manifest M.json]
+    python -m recruitment_devkit.demo_inbox INBOX_DIR [--seed 2022] [--weeks N | --until ISO] [--manifest M.json]
 
 Pure module: no Airflow import.
 """
@@ -732,7 +732,7 @@ def generate_week(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m recruitment_month.reports.demo",
+        prog="python -m recruitment_devkit.demo_inbox",
         description="Fill an inbox with the demo campaign's provincial weekly reports.",
     )
     parser.add_argument("inbox", type=Path, help="the inbox folder (unit folders are created in it)")

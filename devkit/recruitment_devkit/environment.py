@@ -1,7 +1,7 @@
 """The project's environment, in one place: ``include/config/dev.env``.
 
 ``apply()`` sets every variable of that file that the environment does not already set, expanding
-``${PROJECT_ROOT}``. Make targets run commands through ``python -m recruitment_month.environment CMD``
+``${PROJECT_ROOT}``. Make targets run commands through ``python -m recruitment_devkit.environment CMD``
 and the tests call ``apply()`` before importing Airflow, so the UI, the CLI, the demo and the tests all
 see the same settings. Production sets its own environment; nothing here overrides it.
 """

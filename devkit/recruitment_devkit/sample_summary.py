@@ -1,4 +1,4 @@
-"""A realistic :class:`WeeklySummary` for previews, tests and the demo: deterministic, no warehouse.
+"""A realistic :class:`WeeklySummary` for previews and tests: deterministic, no warehouse.
 
 Provincial magnitudes are plausible (a large province reports hundreds of job fairs, thousands of
 employers and around a hundred thousand positions a week; the Corps and Tibet a few thousand). Week
@@ -6,11 +6,17 @@ employers and around a hundred thousand positions a week; the Corps and Tibet a 
 each later ``version`` brings one of them in late, so versions 2, 3, … are genuine revisions with
 their ``changes`` spelled out.
 
+Preview the summary email of a sample week (the ``.eml``, an ``.html`` with the images inlined and the
+``.xlsx``)::
+
+    python -m recruitment_devkit.sample_summary OUT_DIR [--week 3] [--version 1]
+
 Pure module: no Airflow import.
 """
 
 from __future__ import annotations
 
+import argparse
 import random
 from datetime import date, datetime, timedelta
 
@@ -360,3 +366,28 @@ def _with_changes(summary: WeeklySummary, before: WeeklySummary) -> WeeklySummar
         f"变为 {summary.reporting_rate:.1%}（{summary.reported}/{summary.expected}）。"
     )
     return replace(summary, changes=changes)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m recruitment_devkit.sample_summary",
+        description="Render the national weekly summary email of a sample summary for preview.",
+    )
+    parser.add_argument("out_dir", metavar="OUT_DIR", help="folder for the .eml, .html, .txt and .xlsx")
+    parser.add_argument("--week", type=int, default=3, help="week number (default 3)")
+    parser.add_argument("--version", type=int, default=1, help="1 = preliminary, 2.. = revised (default 1)")
+    args = parser.parse_args(argv)
+
+    import logging
+
+    from recruitment_month.summary.render import render_summary, write_outputs
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    mail = render_summary(sample_summary(week_number=args.week, version=args.version))
+    for kind, path in write_outputs(mail, args.out_dir).items():
+        print(f"{kind:5} {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

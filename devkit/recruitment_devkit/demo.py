@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime
 from email import message_from_bytes, policy
 from pathlib import Path
 
-from recruitment_month import environment
+from recruitment_devkit import environment
 
 # Postings each simulated platform publishes over the two months of the campaign.
 FEED_POSTINGS_PER_PLATFORM = 3000
@@ -100,10 +100,10 @@ def write_mail_index(mail_dir: Path) -> Path:
 
 def main() -> None:
     environment.apply()
+    from recruitment_devkit import demo_inbox as report_demo
+    from recruitment_devkit.feed_simulator import FeedSimulator
+    from recruitment_devkit.mailsink import MailSink
     from recruitment_month import config, warehouse
-    from recruitment_month.feeds.simulator import FeedSimulator
-    from recruitment_month.mailsink import MailSink
-    from recruitment_month.reports import demo as report_demo
     from recruitment_month.reports import pipeline
 
     started = time.monotonic()
