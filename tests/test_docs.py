@@ -17,15 +17,6 @@ FENCE = re.compile(r"^```.*?^```", re.DOTALL | re.MULTILINE)
 
 # Files another change is moving out of the runtime package right now; they still cite the old design
 # document. Empty this list once they have moved (their new copies must not cite it).
-STILL_CITING_DESIGN_WHILE_BEING_MOVED = {
-    "plugins/recruitment_month/feeds/simulator.py",
-    "plugins/recruitment_month/mailsink.py",
-    "plugins/recruitment_month/demo.py",
-    "plugins/recruitment_month/distributed.py",
-    "plugins/recruitment_month/environment.py",
-    "plugins/recruitment_month/reports/demo.py",
-    "plugins/recruitment_month/summary/sample.py",
-}
 
 
 def relative_links(page: Path) -> list[str]:
@@ -91,11 +82,7 @@ def test_no_file_cites_the_design_document():
     citing = []
     for name in _tracked_files():
         path = ROOT / name
-        if (
-            name in STILL_CITING_DESIGN_WHILE_BEING_MOVED
-            or name == "tests/test_docs.py"
-            or not path.is_file()
-        ):
+        if name == "tests/test_docs.py" or not path.is_file():
             continue
         try:
             text = path.read_text(encoding="utf-8")
