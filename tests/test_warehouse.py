@@ -73,7 +73,7 @@ def test_timestamps_must_be_timezone_aware(warehouse_url):
                 "task_id": "t",
                 "subject": "s",
                 "counts": {},
-                "finished_at": datetime(2022, 11, 11, 17, 0),
+                "finished_at": datetime(2022, 11, 11, 17, 0),  # noqa: DTZ001 - naive on purpose: refused
             },
         )
 

@@ -9,6 +9,7 @@ import time
 import zlib
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -489,7 +490,9 @@ def test_flat_platform_uses_the_field_map():
     assert any("K" in s for s in salaries)
     assert any("元/天" in s or "元/小时" in s for s in salaries)
     assert "面议" in salaries
-    assert datetime.strptime(items[0]["update_time"], "%Y-%m-%d %H:%M:%S")  # Beijing time, no zone
+    assert datetime.strptime(items[0]["update_time"], "%Y-%m-%d %H:%M:%S").replace(
+        tzinfo=ZoneInfo("Asia/Shanghai")
+    )  # Beijing time, no zone
 
 
 def test_credit_codes_valid_except_deliberate_defects(sim):

@@ -581,7 +581,7 @@ def test_counts_are_normalised(typed, expected):
         ("1e3", "count_not_integer", "阿拉伯数字"),
         (float("nan"), "count_not_integer", "阿拉伯数字"),
         (True, "count_not_integer", "阿拉伯数字"),
-        (datetime(2022, 11, 11), "count_not_integer", "阿拉伯数字"),
+        (datetime(2022, 11, 11), "count_not_integer", "阿拉伯数字"),  # noqa: DTZ001 - an Excel date cell is naive
         ("9" * 5000, "count_too_large", "999,999,999"),
         (10**12, "count_too_large", "999,999,999"),
     ],
@@ -623,7 +623,7 @@ def test_typed_numbers_parse_to_integers_end_to_end(record):
         "2022/11/11 0:00",
         "２０２２－１１－１１",
         date(2022, 11, 11),
-        datetime(2022, 11, 11),
+        datetime(2022, 11, 11),  # noqa: DTZ001 - an Excel date cell is naive
     ],
 )
 def test_dates_are_normalised(typed):
@@ -638,7 +638,7 @@ def test_excel_day_numbers_count_only_in_workbooks():
 
 def test_excel_date_cells_and_day_numbers_parse(record):
     def date_cell(workbook):
-        workbook["周报"]["B5"] = datetime(2022, 11, 18)
+        workbook["周报"]["B5"] = datetime(2022, 11, 18)  # noqa: DTZ001 - an Excel date cell is naive
         workbook["周报"]["B5"].number_format = "yyyy-mm-dd"
 
     def day_number(workbook):

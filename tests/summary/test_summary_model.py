@@ -42,10 +42,10 @@ def test_validation():
     with pytest.raises(ValueError, match="unknown status"):
         UnitStatus("110000", "北京市", "lost", None, None)
     with pytest.raises(ValueError, match="timezone-aware"):
-        UnitStatus("110000", "北京市", "on_time", datetime(2022, 11, 25, 9), 1)
+        UnitStatus("110000", "北京市", "on_time", datetime(2022, 11, 25, 9), 1)  # noqa: DTZ001 - naive on purpose: refused
     s = sample_summary(1, 1)
     with pytest.raises(ValueError, match="timezone-aware"):
-        replace(s, generated_at=datetime(2022, 11, 11, 18))
+        replace(s, generated_at=datetime(2022, 11, 11, 18))  # noqa: DTZ001 - naive on purpose: refused
     with pytest.raises(ValueError, match="version"):
         replace(s, version=0)
 

@@ -72,7 +72,7 @@ def test_overview(workbook, preliminary):
     assert values["未报送单位"] == "海南省、新疆生产建设兵团"
     assert values["提供岗位（个）本周"] == s.national_week["positions"]
     assert values["提供岗位（个）累计"] == s.national_cumulative["positions"]
-    assert values["报送截止时间（北京时间）"] == datetime(2022, 11, 25, 17, 0)
+    assert values["报送截止时间（北京时间）"] == datetime(2022, 11, 25, 17, 0)  # noqa: DTZ001 - openpyxl reads cells naive
     assert values["招聘平台招聘人数（人）"] == s.feeds.openings
 
 
@@ -81,7 +81,7 @@ def test_status_sheet(workbook, preliminary):
     assert [r["单位代码"] for r in rows] == [u.code for u in preliminary.units]
     assert [r["报送状态"] for r in rows] == [STATUS_LABELS[u.status] for u in preliminary.units]
     gansu = next(r for r in rows if r["单位"] == "甘肃省")
-    assert gansu["收到时间（北京时间）"] == datetime(2022, 11, 25, 17, 12, 31)
+    assert gansu["收到时间（北京时间）"] == datetime(2022, 11, 25, 17, 12, 31)  # noqa: DTZ001 - openpyxl reads cells naive
 
 
 def test_national_sheet(workbook, preliminary):

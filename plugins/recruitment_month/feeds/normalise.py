@@ -921,7 +921,7 @@ def _moment_text(value: str, what: str, end_of_day: bool) -> datetime:
 _datetime_text_memo = lru_cache(maxsize=16384)(_datetime_text)  # a _Reject raised is not remembered
 
 _UTC_2000 = datetime(2000, 1, 1, tzinfo=UTC)
-_LOCAL_2000 = datetime(2000, 1, 1)
+_LOCAL_2000 = datetime(2000, 1, 1)  # noqa: DTZ001 - naive on purpose: the origin for a feed's zone-less wall time
 
 
 def _as_utc(moment: datetime) -> datetime:
@@ -979,7 +979,7 @@ def _loose_datetime(text: str, what: str) -> datetime:
     if m:
         y, mo, d, h, mi, s = m.groups()
         try:
-            return datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0))
+            return datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0))  # noqa: DTZ001 - a feed's zone-less wall time, stays naive until _as_utc reads it as Asia/Shanghai
         except ValueError:
             pass
     raise _Reject("date_invalid", f"{what} {text!r} is not a date")

@@ -21,7 +21,7 @@ import argparse
 import io
 import re
 import zipfile
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -295,7 +295,9 @@ def workbook_bytes(workbook: Workbook, *, modified: datetime | None = None) -> b
     document's modified time are fixed (``modified``, default: its created time)."""
     buffer = io.BytesIO()
     workbook.save(buffer)
-    stamp = (modified or workbook.properties.created or datetime(2000, 1, 1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = (modified or workbook.properties.created or datetime(2000, 1, 1, tzinfo=UTC)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
     out = io.BytesIO()
     with zipfile.ZipFile(buffer) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
