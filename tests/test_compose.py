@@ -164,7 +164,8 @@ def test_long_running_services_have_healthchecks_and_restart(services):
         check = services[name].get("healthcheck")
         assert check, f"{name} has no healthcheck"
         assert not check.get("disable"), name
-        assert check["test"][0] in {"CMD", "CMD-SHELL"} and len(check["test"]) > 1, name
+        assert check["test"][0] in {"CMD", "CMD-SHELL"}, name
+        assert len(check["test"]) > 1, name
         assert services[name].get("restart") in {"always", "unless-stopped"}, name
 
 
@@ -172,7 +173,8 @@ def test_healthchecks_probe_the_right_thing(services):
     def probe(name: str) -> str:
         return " ".join(services[name]["healthcheck"]["test"][1:])
 
-    assert "pg_isready" in probe("postgres") and "127.0.0.1" in probe("postgres")
+    assert "pg_isready" in probe("postgres")
+    assert "127.0.0.1" in probe("postgres")
     assert "redis-cli ping" in probe("redis")
     assert "http://localhost:8080/api/v2/version" in probe("airflow-apiserver")
     assert "http://localhost:8974/health" in probe("airflow-scheduler")
@@ -317,7 +319,8 @@ def test_warehouse_connection_is_the_warehouse_database(resolved):
     )
     assert conn["password"] == _filled_env()["WAREHOUSE_DB_PASSWORD"]
     url = url_from_connection(SimpleNamespace(**conn, extra_dejson={}))
-    assert url.startswith("postgresql+psycopg://warehouse:") and url.endswith("@postgres:5432/warehouse")
+    assert url.startswith("postgresql+psycopg://warehouse:")
+    assert url.endswith("@postgres:5432/warehouse")
 
 
 def test_no_task_holds_the_superuser_password(resolved):
@@ -344,7 +347,8 @@ def test_init_script_makes_the_warehouse_role_own_only_the_warehouse():
     role = re.search(r"CREATE ROLE warehouse ([^;]*);", sql)
     assert role, "the init script creates the role"
     attributes = role.group(1).split()
-    assert "LOGIN" in attributes and {"NOSUPERUSER", "NOCREATEDB", "NOCREATEROLE"} <= set(attributes)
+    assert "LOGIN" in attributes
+    assert {"NOSUPERUSER", "NOCREATEDB", "NOCREATEROLE"} <= set(attributes)
     assert "PASSWORD :'warehouse_password'" in role.group(1), "the password is a bound psql variable"
     assert '--set=warehouse_password="$WAREHOUSE_DB_PASSWORD"' in sql
     assert "<<'SQL'" in sql, "a quoted here-document: the shell expands nothing in the SQL"
@@ -352,14 +356,16 @@ def test_init_script_makes_the_warehouse_role_own_only_the_warehouse():
     assert re.search(r"CREATE DATABASE airflow (?!OWNER)", sql), "the metadata stays the superuser's"
     for database in ("airflow", "warehouse", "postgres"):
         assert f"REVOKE ALL ON DATABASE {database} FROM PUBLIC;" in sql, database
-    assert "ON_ERROR_STOP=1" in sql and "set -euo pipefail" in sql
+    assert "ON_ERROR_STOP=1" in sql
+    assert "set -euo pipefail" in sql
     assert (ROOT / "docker/postgres/initdb/01-databases.sh").stat().st_mode & 0o111, "executable"
 
 
 def test_smtp_connection_goes_to_the_mail_catcher_without_tls(resolved):
     conn = _conn(_env(resolved["services"]["airflow-worker"]), "smtp_default")
     assert (conn["conn_type"], conn["host"], conn["port"]) == ("smtp", "mailcatcher", 1025)
-    assert conn["extra"]["disable_tls"] is True and conn["extra"]["disable_ssl"] is True
+    assert conn["extra"]["disable_tls"] is True
+    assert conn["extra"]["disable_ssl"] is True
     assert "1025" in [str(p) for p in resolved["services"]["mailcatcher"]["expose"]]
 
 
@@ -459,7 +465,8 @@ def test_env_example_names_every_secret_empty_and_explains_the_fernet_key():
         assert secret in values, f".env.example does not name {secret}"
         assert values[secret] == "", f".env.example must not ship a value for {secret}"
     text = ENV_EXAMPLE.read_text(encoding="utf-8")
-    assert "urlsafe_b64encode" in text and "Fernet.generate_key" in text
+    assert "urlsafe_b64encode" in text
+    assert "Fernet.generate_key" in text
 
 
 def test_env_example_variables_exist_in_the_compose_file(raw):
@@ -517,7 +524,8 @@ def test_named_volumes(compose, services):
 
 def test_datadocs_serves_the_data_volume_subfolder_read_only(services):
     (mount,) = [v for v in services["datadocs"]["volumes"] if isinstance(v, dict)]
-    assert mount["type"] == "volume" and mount["source"] == "data"
+    assert mount["type"] == "volume"
+    assert mount["source"] == "data"
     assert mount["volume"]["subpath"] == "datadocs"
     assert mount["read_only"] is True
     init = "\n".join(services["airflow-init"]["command"])
@@ -543,10 +551,12 @@ def test_dockerfile_extends_the_official_image_with_the_lock():
     lock = (ROOT / "requirements.lock").read_text(encoding="utf-8")
     assert re.search(r"^apache-airflow==3\.3\.2 \\$", lock, re.M), "the lock and the image agree on Airflow"
     install = next(line for line in text.splitlines() if line.startswith("RUN pip install"))
-    assert "--no-cache-dir" in install and "requirements.lock" in install
+    assert "--no-cache-dir" in install
+    assert "requirements.lock" in install
     assert "--require-hashes" in install, "every download is checked against the lock's hashes"
     users = re.findall(r"^USER\s+(\S+)", text, re.M)
-    assert users and users[-1] == "airflow", "pip runs as the airflow user, never root"
+    assert users, "pip runs as the airflow user, never root"
+    assert users[-1] == "airflow", "pip runs as the airflow user, never root"
     assert text.index("USER airflow") < text.index("RUN pip install")
     for folder in ("dags", "plugins", "include"):
         assert re.search(rf"^COPY .*\b{folder}/ /opt/airflow/{folder}/$", text, re.M), folder
@@ -563,7 +573,8 @@ def test_the_production_image_holds_the_runtime_lock_and_the_product_only():
     assert installs == ["RUN pip install --no-cache-dir --require-hashes -r /opt/airflow/requirements.lock"]
     copied = re.findall(r"^COPY \S+ (\S+) ", runtime, re.M)
     assert sorted(copied) == ["dags/", "include/", "plugins/", "requirements.lock"]
-    assert "devkit" not in runtime and "requirements-dev" not in runtime
+    assert "devkit" not in runtime
+    assert "requirements-dev" not in runtime
     # `docker build .` builds the last stage: the production image, with nothing added to it
     assert stages["production"] == ("runtime", "")
 

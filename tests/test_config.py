@@ -72,7 +72,8 @@ def test_feed_limits_are_the_files_with_a_platforms_own_over_them(tmp_path):
     shared = load_file(path, Platforms).limits
     assert platforms["qiancheng"].limits == shared.model_copy(update={"max_page_bytes": 1000})
     assert platforms["zhilian"].limits == shared
-    assert shared.max_page_inflated_bytes == 100 * 2**20 and shared.salary_monthly_max == 100_000
+    assert shared.max_page_inflated_bytes == 100 * 2**20
+    assert shared.salary_monthly_max == 100_000
     assert {p.salary_unit for p in platforms.values()} == {"MONTH"}
 
 

@@ -90,7 +90,8 @@ def test_installs_require_the_hashes():
     compiles = [line for line in makefile.splitlines() if "uv pip compile" in line]
     assert len(compiles) == 2
     assert all("--generate-hashes" in line for line in compiles)
-    assert "requirements.txt" in compiles[0] and "-o requirements.lock" in compiles[0]
+    assert "requirements.txt" in compiles[0]
+    assert "-o requirements.lock" in compiles[0]
     assert "requirements-dev.txt -c requirements.lock" in compiles[1]
     assert "-o requirements-dev.lock" in compiles[1]
     dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")

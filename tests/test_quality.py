@@ -71,7 +71,8 @@ def test_failures_name_row_column_value_rule_and_severity():
     assert outcome.rejected_rows == {1, 2}
     assert 0 not in {f.row for f in outcome.failures}
     message = next(f.message for f in outcome.failures if f.rule == "count_negative")
-    assert "提供岗位(个)" in message and "不小于0" in message
+    assert "提供岗位(个)" in message
+    assert "不小于0" in message
 
 
 def test_cumulative_below_weekly_is_a_reject():
@@ -109,18 +110,22 @@ def test_every_validation_is_recorded(warehouse_url, tmp_path, monkeypatch):
         rows = conn.execute(select(schema.audit_quality_run)).mappings().all()
     assert len(rows) == 1
     row = rows[0]
-    assert row["suite"] == "provincial_report" and row["success"] is False
-    assert row["rows"] == 2 and row["failed_rows"] == 1
+    assert row["suite"] == "provincial_report"
+    assert row["success"] is False
+    assert row["rows"] == 2
+    assert row["failed_rows"] == 1
     assert row["failed_expectations"] == 1
     failing = [r for r in row["results"] if not r["success"]]
-    assert failing[0]["rule"] == "count_negative" and failing[0]["columns"] == ["hongzhi_trainees"]
+    assert failing[0]["rule"] == "count_negative"
+    assert failing[0]["columns"] == ["hongzhi_trainees"]
     assert row["validated_at"].tzinfo is not None
     # and published to the Data Docs: one page per run key, listed in the index
     pages = list((tmp_path / "docs" / "validations").glob("*.html"))
     assert [p.name for p in pages] == ["test_1.html"]
     assert "provincial_report" in pages[0].read_text(encoding="utf-8")
     index = (tmp_path / "docs" / "index.html").read_text(encoding="utf-8")
-    assert "validations/test_1.html" in index and "1 expectation(s) failed" in index
+    assert "validations/test_1.html" in index
+    assert "1 expectation(s) failed" in index
 
 
 def test_importing_the_framework_imports_no_heavy_library():

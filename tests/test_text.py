@@ -5,7 +5,8 @@ from recruitment_month import text
 
 def test_strip_control_keeps_tabs_and_line_breaks():
     assert text.strip_control("a\x00b\x07c\td\ne\rf\x7fg\x85h") == "abc\td\ne\rfgh"
-    assert text.has_control("标题\x00") and not text.has_control("第一行\n第二行\t")
+    assert text.has_control("标题\x00")
+    assert not text.has_control("第一行\n第二行\t")
 
 
 def test_one_line_removes_every_break_and_cuts():

@@ -57,7 +57,8 @@ def test_reference_data_loads_idempotently(warehouse_url):
             conn.execute(select(schema.core_campaign_week).order_by("week_ending")).mappings().first()
         )
     assert counts == {"core_unit": 32, "core_platform": 12, "core_campaign_week": 8}
-    assert bingtuan["name"] == "新疆生产建设兵团" and "兵团" in bingtuan["short_names"]
+    assert bingtuan["name"] == "新疆生产建设兵团"
+    assert "兵团" in bingtuan["short_names"]
     assert first_week["deadline_at"].isoformat() == "2022-11-11T09:00:00+00:00"
 
 
@@ -182,7 +183,8 @@ def test_inbox_accounting_keeps_old_files_and_downgrades(empty_warehouse):
     warehouse.migrate(empty_warehouse)
     with engine.begin() as conn:
         row = conn.execute(select(schema.audit_inbox_file)).mappings().one()
-        assert row["modified_at"] == row["landed_at"] == landed and row["previous_poll_at"] is None
+        assert row["modified_at"] == row["landed_at"] == landed
+        assert row["previous_poll_at"] is None
         refused = dict(old, file_id="110000/" + "b" * 64, sha256=None, archive_uri=None, modified_at=landed)
         refused["status"] = "rejected"
         conn.execute(schema.audit_inbox_file.insert(), refused)

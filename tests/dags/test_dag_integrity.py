@@ -42,8 +42,10 @@ def test_one_dag_per_file_named_after_it(bag):
 @pytest.mark.parametrize("dag_id", sorted(EXPECTED_DAG_IDS))
 def test_dag_policies(bag, dag_id):
     dag = bag.dags[dag_id]
-    assert dag.doc_md and len(dag.doc_md) > 200, "every DAG documents itself for the engineer on call"
-    assert "Rerun" in dag.doc_md and "When it fails" in dag.doc_md
+    assert dag.doc_md, "every DAG documents itself for the engineer on call"
+    assert len(dag.doc_md) > 200, "every DAG documents itself for the engineer on call"
+    assert "Rerun" in dag.doc_md
+    assert "When it fails" in dag.doc_md
     assert dag.tags, "every DAG has tags"
     assert set(dag.tags) <= {t.value for t in Tag}, f"unknown tags {set(dag.tags) - {t.value for t in Tag}}"
     for t in dag.tasks:

@@ -65,7 +65,8 @@ def test_provincial_reports_runs_and_reruns(dags, env):
     mails = len(env["sink"].files())
     again = dags["provincial_reports"].test()
     assert str(again.state) == "success"
-    assert _count(env["engine"], schema.core_report) == 1 and len(env["sink"].files()) == mails
+    assert _count(env["engine"], schema.core_report) == 1
+    assert len(env["sink"].files()) == mails
 
 
 def test_a_replay_of_past_weeks_polls_at_each_runs_logical_date(dags, env):

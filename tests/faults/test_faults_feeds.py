@@ -94,7 +94,8 @@ def test_control_characters_in_postings_are_removed_and_the_load_succeeds(
     assert set(stored) == {e["posting_id"] for e in truth} - no_title  # the rest of the load unaffected
     assert report.quarantined == len(no_title)
     dirty = {e["posting_id"] for n, e in enumerate(truth) if int(e["posting_id"][2:]) % 7 == 0}
-    assert dirty and dirty & set(stored)
+    assert dirty
+    assert dirty & set(stored)
     for posting_id, row in stored.items():
         assert not any(row[c] and has_control(row[c]) for c in TEXT_COLUMNS), row
         rules = [p["rule"] for p in json.loads(row["problems"] or "[]")]
@@ -131,7 +132,8 @@ def test_a_feed_of_bad_credit_codes_is_loaded_with_the_codes_apart(warehouse_url
     for posting_id in with_code:
         row = stored[posting_id]
         assert row["employer_credit_code"] is None
-        assert row["employer_credit_code_raw"] and len(row["employer_credit_code_raw"]) == 18
+        assert row["employer_credit_code_raw"]
+        assert len(row["employer_credit_code_raw"]) == 18
         assert "credit_code_invalid" in row["problems"]
     first_id, first_code = report.samples["credit_code_invalid"][0]
     assert stored[first_id]["employer_credit_code_raw"] == first_code
@@ -140,9 +142,11 @@ def test_a_feed_of_bad_credit_codes_is_loaded_with_the_codes_apart(warehouse_url
         (alert,) = conn.execute(
             select(schema.audit_notification).where(schema.audit_notification.c.kind == "feed_defect")
         ).mappings()
-    assert "credit_code_invalid" in alert["subject"] and alert["status"] == "pending"
+    assert "credit_code_invalid" in alert["subject"]
+    assert alert["status"] == "pending"
     text = email.message_from_bytes(alert["body"], policy=email.policy.default).get_content()
-    assert f"{first_id}={first_code!r}" in text and "renamed" not in text
+    assert f"{first_id}={first_code!r}" in text
+    assert "renamed" not in text
     load.load(engine, platform, result.iter_item_texts(), since=SINCE, until=UNTIL)  # a rerun
     with engine.connect() as conn:
         kinds = conn.execute(select(schema.audit_notification.c.kind)).scalars().all()
@@ -209,7 +213,8 @@ def test_a_gzip_bomb_is_refused_with_memory_bounded(fresh, tmp_path):
     finally:
         tracemalloc.stop()
     assert failed.value.limit == "max_page_inflated_bytes"
-    assert str(failed.value).startswith(f"{code}: ") and "4,194,304" in str(failed.value)
+    assert str(failed.value).startswith(f"{code}: ")
+    assert "4,194,304" in str(failed.value)
     assert peak < 12 * 2**20, f"{peak:,} bytes at peak for a page that inflates to {inflated:,}"
     _no_raw_left(tmp_path)
 
@@ -248,7 +253,8 @@ def test_a_dripping_server_is_given_up_at_the_request_deadline(fresh, tmp_path):
     assert finished, "the request outlived its deadline"
     error = outcome.get("error")
     assert isinstance(error, client.FeedLimitError), outcome
-    assert error.limit == "request_deadline_seconds" and error.platform_code == code
+    assert error.limit == "request_deadline_seconds"
+    assert error.platform_code == code
     assert took < 10
     _no_raw_left(tmp_path)
 
@@ -263,7 +269,8 @@ def test_an_endless_cursor_chain_fails_at_the_budget_and_the_next_run_misses_not
     assert finished, "the extraction outlived its budget"
     error = outcome.get("error")
     assert isinstance(error, client.FeedLimitError), outcome
-    assert error.limit == "extraction_budget_seconds" and "pulls it again" in str(error)
+    assert error.limit == "extraction_budget_seconds"
+    assert "pulls it again" in str(error)
     assert took < 10
     _no_raw_left(tmp_path)  # nothing half-written, nothing that looks landed
     # the next run pulls the same window again: every posting arrives

@@ -109,7 +109,8 @@ def test_a_file_name_that_is_not_utf8_is_collected_read_and_answered(env):
     assert "北京市第1周周报.json" in receipts["jyc-110000@example.org"].get_body(("plain",)).get_content()
     # the next poll knows the file by its stored name: nothing new, nothing sent
     again = env.run()
-    assert again["processed"] == 0 and again["sent"]["sent"] == 0
+    assert again["processed"] == 0
+    assert again["sent"]["sent"] == 0
 
 
 def _headers_are_single_lines(raw: bytes) -> None:
@@ -119,7 +120,8 @@ def _headers_are_single_lines(raw: bytes) -> None:
         assert line[:1] in (b" ", b"\t") or b":" in line, f"a header line that is neither: {line!r}"
     msg = message_from_bytes(raw, policy=policy.default)
     for name, value in msg.items():
-        assert "\n" not in str(value) and "\r" not in str(value), (name, value)
+        assert "\n" not in str(value), (name, value)
+        assert "\r" not in str(value), (name, value)
 
 
 def test_names_with_line_breaks_never_reach_a_header_and_every_notice_is_sent(env):
@@ -128,7 +130,8 @@ def test_names_with_line_breaks_never_reach_a_header_and_every_notice_is_sent(en
     put(env.inbox / "120000" / "tianjin.json", report("120000"), morning(11))  # after both
     summary = env.run()
     assert (summary["accepted"], summary["rejected"]) == (2, 1), summary
-    assert summary["sent"]["sent"] == 4 and summary["sent"]["failed"] == 0  # 2 receipts, a notice, an alert
+    assert summary["sent"]["sent"] == 4  # 2 receipts, a notice, an alert
+    assert summary["sent"]["failed"] == 0
     for path in env.sink.files():
         _headers_are_single_lines(path.read_bytes())
     mails = env.mails()
@@ -166,26 +169,35 @@ def test_an_oversize_upload_is_refused_unread_and_unarchived_and_its_unit_is_tol
     finally:
         tracemalloc.stop()
     assert peak < 32 * 1024 * 1024, f"peak {peak / 2**20:.0f} MiB of Python memory for a {size} byte file"
-    assert collected.refused == 1 and collected.new == 0
+    assert collected.refused == 1
+    assert collected.new == 0
     assert (summary["accepted"], summary["rejected"]) == (0, 1), summary
     assert summary["rejections_by_rule"] == {"file_too_large": 1}
     huge = env.files()["huge.xlsx"]
-    assert huge["status"] == "rejected" and huge["archive_uri"] is None and huge["sha256"] is None
-    assert huge["size_bytes"] == size and huge["modified_at"] == morning(9).astimezone(UTC)
+    assert huge["status"] == "rejected"
+    assert huge["archive_uri"] is None
+    assert huge["sha256"] is None
+    assert huge["size_bytes"] == size
+    assert huge["modified_at"] == morning(9).astimezone(UTC)
     (problem,) = env.rows(
         schema.audit_report_problem, schema.audit_report_problem.c.file_id == huge["file_id"]
     )
-    assert problem["rule"] == "file_too_large" and problem["value"] == str(size)
-    assert f"{size:,}" in problem["message"] and f"{LIMIT:,}" in problem["message"]
+    assert problem["rule"] == "file_too_large"
+    assert problem["value"] == str(size)
+    assert f"{size:,}" in problem["message"]
+    assert f"{LIMIT:,}" in problem["message"]
     # only Tianjin's file is in the archive
     assert [p.read_bytes() for p in env.archived()] == [report("120000")]
     (notice,) = [m for m in env.mails() if m["To"] == "jyc-110000@example.org"]
     assert "未通过校验" in notice["Subject"]
     text = notice.get_body(("plain",)).get_content()
-    assert "huge.xlsx" in text and "300.0 MB" in text and "5.0 MB" in text
+    assert "huge.xlsx" in text
+    assert "300.0 MB" in text
+    assert "5.0 MB" in text
     # a rerun refuses nothing again and sends nothing again
     again = env.run()
-    assert again["processed"] == 0 and again["sent"]["sent"] == 0
+    assert again["processed"] == 0
+    assert again["sent"]["sent"] == 0
     assert len(env.rows(schema.audit_inbox_file)) == 2
 
 
@@ -216,18 +228,21 @@ def test_a_full_archive_disk_fails_clearly_leaves_nothing_partial_and_the_rerun_
     big = report("110000", padding=1024 * 1024)  # 1 MiB: does not fit any more
     put(env.inbox / "110000" / "big.json", big, morning(10))
 
-    with pytest.raises(OSError) as failure:
+    with pytest.raises(OSError, match="No space left") as failure:
         env.collect()
     message = str(failure.value)
-    assert "110000/big.json" in message and str(small_archive) in message
-    assert "No space left" in message and isinstance(failure.value, storage.ArchiveError)
+    assert "110000/big.json" in message
+    assert str(small_archive) in message
+    assert "No space left" in message
+    assert isinstance(failure.value, storage.ArchiveError)
     # nothing partial in the archive, no row of the file in the warehouse; the other file is collected
     assert sorted(p.name for p in small_archive.rglob("*") if p.is_file()) == sorted(
         ["filler", env.files()["small.json"]["sha256"]]
     )
     assert set(env.files()) == {"small.json"}
     (skip,) = env.rows(schema.audit_inbox_skip)
-    assert skip["reason"] == "archive_failed" and skip["path"] == "110000/big.json"
+    assert skip["reason"] == "archive_failed"
+    assert skip["path"] == "110000/big.json"
 
     filler.unlink()  # space returns
     collected = env.collect()
@@ -275,7 +290,8 @@ def test_every_entry_that_is_not_a_report_is_recorded_with_its_reason_once(env):
     before = {t.name: env.rows(t) for t in tables}
     env.run()  # a rerun: the same rows, each seen once more, and the engineers are told about each
     again = {r["path"]: r for r in env.rows(schema.audit_inbox_skip)}
-    assert set(again) == set(expected) and all(r["polls"] == 2 for r in again.values())
+    assert set(again) == set(expected)
+    assert all(r["polls"] == 2 for r in again.values())
     assert all(r["reported_at"] is not None for r in again.values())
     assert {t.name: env.rows(t) for t in tables} == before
     alerts = [m for m in env.mails() if str(m["X-Recruitment-Message-Key"]).strip().startswith("inbox_skip/")]
@@ -303,9 +319,11 @@ def test_a_backdated_file_lands_no_earlier_than_the_poll_before_the_one_that_saw
     early, backdated = files["early.json"], files["backdated.json"]
     assert early["landed_at"] == morning(9).astimezone(UTC)
     assert before_first <= backdated["landed_at"] <= after_first  # the first poll's time
-    assert early["modified_at"] == early["landed_at"] and early["previous_poll_at"] is None
+    assert early["modified_at"] == early["landed_at"]
+    assert early["previous_poll_at"] is None
     (poll1, poll2) = sorted(env.rows(schema.audit_inbox_poll), key=lambda r: r["poll_id"])
-    assert poll1["poll_id"] == first.poll_id and poll2["run_id"] == "run_2"
+    assert poll1["poll_id"] == first.poll_id
+    assert poll2["run_id"] == "run_2"
     assert backdated["modified_at"] < poll1["polled_at"]
     assert backdated["previous_poll_at"] == poll1["polled_at"] == backdated["landed_at"]
 

@@ -100,7 +100,8 @@ def test_an_hour_without_mail_delays_every_message_and_loses_none(world):
     alerts.on_failure(failure_context("extract"))  # must not raise: the alert waits in the outbox
     assert world.sink.messages() == []
     waiting = world.outbox()
-    assert waiting and all(r["status"] in ("pending", "failed") for r in waiting)
+    assert waiting
+    assert all(r["status"] in ("pending", "failed") for r in waiting)
     assert all(r["body"] for r in waiting)  # each message whole, ready for any later run
 
     world.mail(working=True)
@@ -113,8 +114,10 @@ def test_an_hour_without_mail_delays_every_message_and_loses_none(world):
     assert set(delivered) == {r["message_key"] for r in outbox}
     assert set(delivered.values()) == {1}  # each exactly once
     kinds = Counter(r["kind"] for r in outbox)
-    assert kinds["report_receipt"] == 2 and kinds["report_rejection"] == 1
-    assert kinds["weekly_summary"] == 1 and kinds["pipeline_alert"] == 1
+    assert kinds["report_receipt"] == 2
+    assert kinds["report_rejection"] == 1
+    assert kinds["weekly_summary"] == 1
+    assert kinds["pipeline_alert"] == 1
     assert kinds["reminder_deadline"] == 30  # every unit without an accepted report, once
 
     # Later runs, with mail working, send nothing again.
@@ -147,7 +150,8 @@ def test_a_reminder_held_up_by_the_outage_is_withdrawn_once_the_unit_has_reporte
     recipients = Counter(
         m["To"] for m in world.sink.messages() if "reminder" in m["X-Recruitment-Message-Key"]
     )
-    assert "jyc-110000@example.org" not in recipients and len(recipients) == 31
+    assert "jyc-110000@example.org" not in recipients
+    assert len(recipients) == 31
     assert set(recipients.values()) == {1}
 
 
@@ -205,8 +209,10 @@ def test_alerts_reach_the_chat_group_while_mail_is_down(world, chat_receiver):
     alerts.on_failure(failure_context("load"))
     alerts.on_failure(failure_context("load"))  # the callback running twice posts once
     (posted,) = chat_receiver.messages
-    assert posted["msgtype"] == "markdown" and "job_feeds.load" in posted["markdown"]["title"]
-    assert "load broke" in posted["markdown"]["text"] and chat_receiver.tokens == ["robot-token"]
+    assert posted["msgtype"] == "markdown"
+    assert "job_feeds.load" in posted["markdown"]["title"]
+    assert "load broke" in posted["markdown"]["text"]
+    assert chat_receiver.tokens == ["robot-token"]
     statuses = {r["channel"]: r["status"] for r in world.outbox()}
     assert statuses == {"chat": "sent", "email": "failed"}
     world.mail(working=True)
@@ -245,7 +251,8 @@ def test_a_password_is_never_sent_over_an_unencrypted_connection(world, monkeypa
     with pytest.raises(notifications.DeliveryError):
         notifications.deliver(world.engine, ["alerts"])
     (row,) = world.outbox()
-    assert row["status"] == "failed" and "PlaintextLoginRefused" in row["last_error"]
+    assert row["status"] == "failed"
+    assert "PlaintextLoginRefused" in row["last_error"]
     plaintext["extra"]["allow_plaintext_login"] = True
     monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps(plaintext))
     assert notifications.SmtpClient().starttls is False  # allowed on purpose: no refusal

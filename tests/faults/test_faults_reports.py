@@ -116,7 +116,8 @@ def test_a_workbook_that_outlasts_the_time_limit_is_quarantined_and_the_others_a
     assert (summary["accepted"], summary["rejected"]) == (2, 1)
     assert summary["rejections_by_rule"] == {"parse_crashed": 1}
     heavy = env.files()["heavy.xlsx"]
-    assert heavy["status"] == "rejected" and heavy["attempts"] == 2
+    assert heavy["status"] == "rejected"
+    assert heavy["attempts"] == 2
     assert "longer than the limit of 0.5 s" in heavy["last_error"]
     mails = env.mails()
     by_key = {m["X-Recruitment-Message-Key"].split("/")[0]: m for m in mails}
@@ -127,14 +128,18 @@ def test_a_workbook_that_outlasts_the_time_limit_is_quarantined_and_the_others_a
         "rejection",
     ]
     notice = next(m for m in mails if m["To"] == "jyc-120000@example.org").get_body(("plain",)).get_content()
-    assert "已被隔离" in notice and "heavy.xlsx" in notice
+    assert "已被隔离" in notice
+    assert "heavy.xlsx" in notice
     alert = by_key["alert"]
-    assert alert["To"] == "data-engineering@example.org" and "120000/heavy.xlsx" in alert["Subject"]
+    assert alert["To"] == "data-engineering@example.org"
+    assert "120000/heavy.xlsx" in alert["Subject"]
     assert "longer than the limit" in alert.get_body(("plain",)).get_content()
 
     before = env.snapshot()
     again = env.run()  # the next run: nothing to do, nothing sent
-    assert again["processed"] == 0 and env.snapshot() == before and len(env.mails()) == 4
+    assert again["processed"] == 0
+    assert env.snapshot() == before
+    assert len(env.mails()) == 4
 
 
 def test_a_file_whose_task_died_on_its_last_attempt_is_quarantined_without_another(env):
@@ -165,7 +170,8 @@ def test_the_parsing_process_killed_mid_file_breaks_only_that_file(tmp_path):
         with pytest.raises(ParseCrashed, match="killed by SIGKILL"):
             parser.parse(heavy, "heavy.xlsx", max_bytes=5 << 20)
         result = parser.parse(as_json("110000"), "next.json", max_bytes=5 << 20)  # a fresh child
-        assert result.record and result.record["unit_code"] == "110000"
+        assert result.record
+        assert result.record["unit_code"] == "110000"
         assert result.record["week_ending"] == date.fromisoformat(WEEK1.isoformat())
 
 

@@ -217,7 +217,8 @@ def test_repeat_page_gives_duplicates_and_still_every_posting(sim, tmp_path, dec
     assert_exact(result, expected)
     assert result.duplicates_dropped == PAGE
     pages = landed(result)
-    assert pages[0] == clean[0] and pages[2:] == clean[1:]  # as served: page 2 twice, the first time
+    assert pages[0] == clean[0]  # as served: page 2 twice, the first time
+    assert pages[2:] == clean[1:]
     assert json.loads(pages[1])["data"] == json.loads(clean[1])["data"]  # pointing back at itself
     assert json.loads(pages[1])["next_cursor"] == json.loads(pages[0])["next_cursor"]
     assert result.pages == len(clean) + 1
@@ -321,8 +322,10 @@ def test_a_fault_that_never_recovers_is_a_clear_error(sim, tmp_path, caplog, fau
     assert says in message
     assert message.startswith("zhilian:")
     assert "/p/zhilian/jobs?updated_since=" in message  # the URL, without the token
-    assert raised.value.platform_code == "zhilian" and "/p/zhilian/jobs" in raised.value.url
-    assert TOKEN not in message and TOKEN not in repr(raised.value)
+    assert raised.value.platform_code == "zhilian"
+    assert "/p/zhilian/jobs" in raised.value.url
+    assert TOKEN not in message
+    assert TOKEN not in repr(raised.value)
     assert TOKEN not in caplog.text
     assert list(tmp_path.rglob("*.jsonl.gz")) == []  # nothing that looks complete
     assert no_leftovers(tmp_path) == []
@@ -337,9 +340,12 @@ def test_wrong_token_is_an_auth_error_at_once(sim, tmp_path, caplog):
     answers = [r for r in caplog.records if r.name == "urllib3.connectionpool" and '" 401 ' in r.getMessage()]
     assert len(answers) == 1  # not retried
     message = str(raised.value)
-    assert "HTTP 401" in message and "zhilian" in message and "token" in message
+    assert "HTTP 401" in message
+    assert "zhilian" in message
+    assert "token" in message
     assert raised.value.status == 401
-    assert "wrong-token-1234" not in message and "wrong-token-1234" not in caplog.text
+    assert "wrong-token-1234" not in message
+    assert "wrong-token-1234" not in caplog.text
     assert list(tmp_path.rglob("*.jsonl.gz")) == []
 
 
@@ -357,7 +363,8 @@ def test_cursor_loop_guard_terminates(sim, tmp_path, caplog):
     sim.set_fault("zhilian", "repeat_page", page=2, times=10_000)
     result = extract(sim, "zhilian", tmp_path, max_pages=50)
     assert result.pages == 3
-    assert result.items_received == 3 * PAGE and result.items_unique == 2 * PAGE
+    assert result.items_received == 3 * PAGE
+    assert result.items_unique == 2 * PAGE
     assert any(w.startswith("cursor loop") for w in result.warnings)
     assert "cursor loop" in caplog.text
 
@@ -377,11 +384,13 @@ def test_rerun_overwrites_the_raw_file_and_gives_the_same_result(sim, tmp_path):
     sim.set_fault("zhilian", "repeat_page", page=2)
     sim.set_fault("zhilian", "html_error_200", times=1)
     faulty = extract(sim, "zhilian", tmp_path)
-    assert faulty.pages == first.pages + 1 and faulty.rejected_path
+    assert faulty.pages == first.pages + 1
+    assert faulty.rejected_path
     sim.clear_faults()
     clean = extract(sim, "zhilian", tmp_path)
     assert Path(clean.raw_path).read_bytes() == first_bytes
-    assert clean.rejected_path is None and not client.rejected_path_for(clean.raw_path).exists()
+    assert clean.rejected_path is None
+    assert not client.rejected_path_for(clean.raw_path).exists()
     assert sorted(p.name for p in (tmp_path / "zhilian").iterdir()) == [Path(first.raw_path).name]
 
 
@@ -474,7 +483,9 @@ def test_ping_pong_cursors_terminate(tmp_path, prefetch):
     ) as feed:
         result = scripted_extract(feed, tmp_path, prefetch=prefetch)
     assert feed.requests == [None, "a", "b", "a"]
-    assert result.pages == 4 and result.items_unique == 1 and result.duplicates_dropped == 3
+    assert result.pages == 4
+    assert result.items_unique == 1
+    assert result.duplicates_dropped == 3
     assert any(w.startswith("cursor loop") for w in result.warnings)
 
 
@@ -513,7 +524,8 @@ def test_the_latest_copy_of_a_posting_wins(tmp_path, decoder):
         {"title": "no id"},
         {"title": "no id"},
     ]
-    assert result.duplicates_dropped == 4 and result.items_without_id == 3
+    assert result.duplicates_dropped == 4
+    assert result.items_without_id == 3
     assert result.items_unique == len(items) == 6
     assert result.winners == {"X": [1, 0], "Y": None, "Z": None}
     assert list(client.iter_items(result.raw_path, platform("zhilian"))) == items
@@ -537,7 +549,9 @@ def test_items_as_texts_are_the_items_as_received_without_spaces(tmp_path):
         b'{"identifier":"D","n":1.50}',
         b'{"identifier":"E","t":"\\u4e2d"}',
     ]
-    assert isinstance(texts[4], dict) and texts[4]["identifier"] == "C" and math.isnan(texts[4]["x"])
+    assert isinstance(texts[4], dict)
+    assert texts[4]["identifier"] == "C"
+    assert math.isnan(texts[4]["x"])
 
 
 def test_pretty_printed_pages_stay_one_line_each(tmp_path):
@@ -546,7 +560,8 @@ def test_pretty_printed_pages_stay_one_line_each(tmp_path):
     with ScriptedFeed({None: body}) as feed:
         result = scripted_extract(feed, tmp_path)
     lines = landed(result)
-    assert len(lines) == 1 and json.loads(lines[0]) == page
+    assert len(lines) == 1
+    assert json.loads(lines[0]) == page
     assert lines[0] == body.replace(b"\n", b" ")
 
 

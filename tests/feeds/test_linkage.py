@@ -113,7 +113,8 @@ def test_links_find_reposts_the_key_misses_incrementally_as_a_full_rebuild(
     second = [load.load_id(p.code, SINCE, UNTIL) for p in platforms[3:]]
     assert not linkage.link(engine, second).full
     incremental = _links(engine)
-    assert linkage.link(engine, second).changed == 0 and _links(engine) == incremental  # a rerun
+    assert linkage.link(engine, second).changed == 0  # a rerun
+    assert _links(engine) == incremental
     assert linkage.link(engine, []).postings == 0  # nothing touched, nothing to do
     linkage.link(engine)
     assert _links(engine) == incremental  # a full rebuild
@@ -123,8 +124,10 @@ def test_links_find_reposts_the_key_misses_incrementally_as_a_full_rebuild(
     recall_key, merged_key = _measure(truth, {k: cluster for k, (cluster, _) in rows.items()})
     recall, merged = _measure(truth, {k: group for k, (_, group) in rows.items()})
     assert recall_key < 0.85, "the varied postings defeat the deterministic key"
-    assert recall >= 0.97 and recall > recall_key + 0.1
-    assert merged < 0.01 and merged <= merged_key + 0.002
+    assert recall >= 0.97
+    assert recall > recall_key + 0.1
+    assert merged < 0.01
+    assert merged <= merged_key + 0.002
     # a pair joined by fuzzy matching alone is always of two platforms, and nearly always the same job
     by_group = defaultdict(list)
     for key, (cluster, group) in rows.items():
@@ -155,9 +158,11 @@ def test_a_reload_that_rewrites_clusters_keeps_the_links(warehouse_url, simulato
         conn.execute(update(schema.core_posting_seen).values(item_hash=None))
         conn.execute(update(schema.core_posting).values(cluster_id="stale", content_hash="stale"))
     _load_all(engine, simulator, platforms)
-    assert _groups(engine) == before and load.duplicate_rates(engine) == rates
+    assert _groups(engine) == before
+    assert load.duplicate_rates(engine) == rates
     report = linkage.link(engine, [load.load_id(p.code, SINCE, UNTIL) for p in platforms])
-    assert report.changed == 0 and _links(engine) == links
+    assert report.changed == 0
+    assert _links(engine) == links
 
 
 # -- hand-made cases -------------------------------------------------------------------------------
@@ -272,4 +277,6 @@ def test_the_simulators_varied_reposts_are_found_by_linking(warehouse_url):
     loaded = {k: v for k, v in truth.items() if k in groups}
     recall_key, _ = _measure(loaded, {k: cluster for k, (cluster, _) in groups.items()})
     recall, merged = _measure(loaded, {k: group for k, (_, group) in groups.items()})
-    assert recall_key < 0.9 and recall >= 0.97 and merged < 0.01
+    assert recall_key < 0.9
+    assert recall >= 0.97
+    assert merged < 0.01

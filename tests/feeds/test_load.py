@@ -142,7 +142,8 @@ def test_a_platforms_first_load_only_adds_and_looks_nothing_up(warehouse_url, si
         assert not any("NOT EXISTS" in s or s.startswith("UPDATE") for s in merges(on_first))
     inserts = [s for s in merges(statements) if s.startswith("INSERT")]
     assert sum("NOT EXISTS" in s for s in inserts) == 2
-    assert first.new == again.unchanged > 0 and again.new == 0
+    assert first.new == again.unchanged > 0
+    assert again.new == 0
     assert _count(engine, schema.core_posting_seen) == _count(engine, schema.core_posting) == first.new
 
 
@@ -187,7 +188,8 @@ def test_a_first_load_copied_into_the_core_layer_equals_one_merged_from_staging(
     assert 0 < sum(r[closed_at] is not None for r in postings) < len(postings)
     assert len(copied[1]["core_posting_seen"]) == len(postings)
     if later:
-        assert copied[0][1]["updated"] > 0 and copied[1]["core_posting_version"]
+        assert copied[0][1]["updated"] > 0
+        assert copied[1]["core_posting_version"]
 
 
 def _seen(engine, code):
@@ -225,7 +227,8 @@ def test_items_delivered_again_unchanged_are_not_normalised_again(warehouse_url,
     assert (again.new, again.updated, again.unchanged) == (0, 1, first.new - 1)
     assert again.quarantined == first.quarantined
     seen = _seen(engine, "zhilian")
-    assert len(seen) == first.new and set(seen.values()) == {(UNTIL, later)}
+    assert len(seen) == first.new
+    assert set(seen.values()) == {(UNTIL, later)}
     now = _snapshot(engine)
     assert len(now["core_posting_version"]) == 1
     # The changed posting, and those whose valid_through passed by the later interval's end: closed.
@@ -348,12 +351,11 @@ def test_changed_postings_update_and_keep_their_history(warehouse_url, simulator
             .mappings()
             .one()
         )
-    assert (
-        row["title"].endswith("高级")
-        and seen["last_seen_at"] == later_until
-        and seen["first_seen_at"] == UNTIL
-    )
-    assert len(versions) == 1 and not versions[0].endswith("高级")  # the replaced version, kept
+    assert row["title"].endswith("高级")
+    assert seen["last_seen_at"] == later_until
+    assert seen["first_seen_at"] == UNTIL
+    assert len(versions) == 1
+    assert not versions[0].endswith("高级")  # the replaced version, kept
     assert stale_row != "旧版本的标题"
 
 
@@ -437,7 +439,8 @@ def test_two_intervals_of_a_platform_loading_at_once_merge_one_after_the_other(w
         reports = [job.result() for job in jobs]
     assert sorted(r.new for r in reports) == [0, reports[0].new + reports[1].new]
     seen = _seen(engine, "zhilian")
-    assert len(seen) == max(r.new for r in reports) and set(seen.values()) == {(UNTIL, later)}
+    assert len(seen) == max(r.new for r in reports)
+    assert set(seen.values()) == {(UNTIL, later)}
     assert _count(engine, schema.core_posting) == len(seen)
 
 
@@ -459,7 +462,8 @@ def test_rerunning_an_earlier_interval_after_a_later_one_changes_nothing(warehou
     again = load.load(engine, platform, newer, since=UNTIL, until=later)
     after = _snapshot(engine)
     assert after == before
-    assert (first.new, first.updated) == (0, 0) and (again.new, again.updated) == (0, 0)
+    assert (first.new, first.updated) == (0, 0)
+    assert (again.new, again.updated) == (0, 0)
 
 
 def test_postings_close_once_valid_through_has_passed(warehouse_url, simulator):
@@ -477,7 +481,8 @@ def test_postings_close_once_valid_through_has_passed(warehouse_url, simulator):
     far = datetime(2024, 1, 1, tzinfo=UTC)
     load.load(engine, config.platform("liepin"), _items(simulator, "liepin"), since=SINCE, until=far)
     rows = state("liepin")
-    assert rows and all(closed == valid for valid, closed in rows)
+    assert rows
+    assert all(closed == valid for valid, closed in rows)
 
     # a first load ending before them leaves them open; a later load (no items) closes the passed ones
     load.load(engine, config.platform("zhilian"), _items(simulator, "zhilian"), since=SINCE, until=UNTIL)

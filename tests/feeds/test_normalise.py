@@ -169,7 +169,8 @@ def warned(item: dict, platform=JSONLD) -> tuple[dict, list]:
     """A posting loaded with warnings only, each recorded on the posting."""
     row, problems = normalise(item, platform)
     assert row is not None, problems
-    assert problems and all(p.severity is Severity.WARN for p in problems), problems
+    assert problems, problems
+    assert all(p.severity is Severity.WARN for p in problems), problems
     assert [r["rule"] for r in json.loads(row["problems"])] == [p.rule for p in problems]
     return row, problems
 
@@ -889,7 +890,8 @@ def test_the_plausible_range_is_the_platforms_setting():
         update={"limits": JSONLD.limits.model_copy(update={"salary_monthly_min": 3000})}
     )
     row, problems = warned(item, strict)
-    assert [p.rule for p in problems] == ["salary_implausible"] and row["salary_flagged"]
+    assert [p.rule for p in problems] == ["salary_implausible"]
+    assert row["salary_flagged"]
 
 
 @pytest.mark.parametrize(
@@ -917,7 +919,8 @@ def test_a_bare_number_salary_is_in_the_platforms_unit(unit, salary, expected):
 def test_a_bare_yearly_number_read_per_month_is_flagged():
     """What happened before the unit was configurable: 720,000 a year read as a month's pay."""
     row, problems = warned(jsonld_item(baseSalary=720000))
-    assert [p.rule for p in problems] == ["salary_implausible"] and row["salary_flagged"]
+    assert [p.rule for p in problems] == ["salary_implausible"]
+    assert row["salary_flagged"]
     yearly = JSONLD.model_copy(update={"salary_unit": "YEAR"})
     assert ok(jsonld_item(baseSalary=720000), yearly)["salary_max"] == 60000
 
@@ -1224,7 +1227,9 @@ def test_local_time_to_utc_is_the_zone_conversion():
     for moment in moments:
         expected = moment.replace(tzinfo=normalise_module.SHANGHAI).astimezone(UTC)
         got = normalise_module._as_utc(moment)
-        assert got == expected and got.tzinfo is UTC and got.fold == expected.fold
+        assert got == expected
+        assert got.tzinfo is UTC
+        assert got.fold == expected.fold
 
 
 @pytest.mark.parametrize(

@@ -81,6 +81,8 @@ def test_names_with_breaks_and_controls_are_flattened_in_every_subject_and_body(
     assert [m.kind for m in mails] == ["report_rejection", "security_alert"]
     for mail in mails:
         msg = notifications.build(mail, "noreply@example.org")  # raised ValueError on a line break
-        assert "\n" not in msg["Subject"] and "\r" not in msg["Subject"] and msg["Bcc"] is None
+        assert "\n" not in msg["Subject"]
+        assert "\r" not in msg["Subject"]
+        assert msg["Bcc"] is None
         assert "周报 Bcc: x@example.org .json" in mail.text
     assert "目录 99 9999 的报送人" in mails[0].subject

@@ -148,7 +148,8 @@ def test_the_same_report_in_every_format_loads_identical_rows(env, tmp_path):
         {k: v for k, v in r.items() if k not in ("unit_code", "file_id", "loaded_at")} for r in rows
     ]
     assert all(c == comparable[0] for c in comparable), comparable
-    assert rows[0]["positions"] == rec["positions"] and rows[0]["timeliness"] == "on_time"
+    assert rows[0]["positions"] == rec["positions"]
+    assert rows[0]["timeliness"] == "on_time"
 
 
 def test_on_time_and_late_are_decided_by_landing_time_at_the_17_00_boundary(env):
@@ -162,7 +163,8 @@ def test_on_time_and_late_are_decided_by_landing_time_at_the_17_00_boundary(env)
     landed = {r["unit_code"]: r["landed_at"] for r in env.rows(schema.core_report)}
     assert landed["120000"] == datetime(2022, 11, 11, 9, 0, tzinfo=UTC)
     subjects = sorted(m["Subject"] for m in env.mails())
-    assert sum("（按时）" in s for s in subjects) == 2 and sum("（逾期）" in s for s in subjects) == 2
+    assert sum("（按时）" in s for s in subjects) == 2
+    assert sum("（逾期）" in s for s in subjects) == 2
 
 
 def test_landing_time_is_recorded_when_first_seen_not_when_touched_later(env):
@@ -192,7 +194,8 @@ def test_a_second_run_changes_nothing_and_sends_nothing(env):
     assert mails_before == 2
     second = env.run()
     nothing = {"sent": 0, "failed": 0, "undeliverable": 0, "waiting": 0}
-    assert second["processed"] == 0 and second["sent"] == nothing
+    assert second["processed"] == 0
+    assert second["sent"] == nothing
     assert {t.name: env.rows(t) for t in tables} == before
     # notifying the first run's files again (a cleared notify task) sends nothing either
     assert pipeline.notify(env.engine) == nothing
@@ -209,7 +212,8 @@ def test_a_revision_supersedes_and_every_revision_is_kept(env):
     assert [r["revision"] for r in rows] == [1, 2]
     with env.engine.connect() as conn:
         (current,) = pipeline.current_reports(conn, WEEK1, WEEK1)
-    assert current["revision"] == 2 and current["job_fairs_online"] == 200
+    assert current["revision"] == 2
+    assert current["job_fairs_online"] == 200
     receipt = env.mails()[-1]
     assert "第2版" in receipt.get_body(("plain",)).get_content()
 
@@ -232,13 +236,17 @@ def test_a_file_declaring_another_unit_is_rejected_and_reported(env):
     summary = env.run()
     assert summary["rejected"] == 1
     (problem,) = [p for p in env.problems("forged.json") if p["rule"] == "unit_folder_mismatch"]
-    assert problem["severity"] == "reject" and problem["value"] == "110000"
-    assert "北京市" in problem["message"] and "天津市" in problem["message"]
+    assert problem["severity"] == "reject"
+    assert problem["value"] == "110000"
+    assert "北京市" in problem["message"]
+    assert "天津市" in problem["message"]
     (current,) = env.rows(schema.core_report)
-    assert current["unit_code"] == "110000" and current["job_fairs_online"] == 100  # not overwritten
+    assert current["unit_code"] == "110000"  # not overwritten
+    assert current["job_fairs_online"] == 100
     mails = env.mails()
     security = [m for m in mails if "Inbox security" in m["Subject"]]
-    assert len(security) == 1 and "data-engineering@example.org" in security[0]["To"]
+    assert len(security) == 1
+    assert "data-engineering@example.org" in security[0]["To"]
     rejection = [m for m in mails if "未通过校验" in m["Subject"]]
     assert rejection[0]["To"] == "jyc-120000@example.org"  # the folder's owner, not the claimed unit
 
@@ -247,7 +255,8 @@ def test_a_file_outside_any_units_folder_is_rejected_to_the_engineers(env):
     put(env.inbox, "999999", "x.json", as_json(record()), beijing(WEEK1, 9))
     env.run()
     (problem,) = env.problems("x.json")
-    assert problem["rule"] == "folder_unknown" and problem["value"] == "999999"
+    assert problem["rule"] == "folder_unknown"
+    assert problem["value"] == "999999"
     assert all("data-engineering@example.org" in m["To"] for m in env.mails())
 
 
@@ -284,7 +293,8 @@ def test_rejection_notice_lists_every_problem_in_chinese(env):
     text = mail.get_body(("plain",)).get_content()
     html = mail.get_body(("html",)).get_content()
     for value in ("约300", "-5", "12人"):
-        assert value in text and value in html
+        assert value in text
+        assert value in html
     assert "第1周（截至2022年11月11日）" in mail["Subject"]
     assert "2022年11月11日 17:00" in text  # the deadline to resubmit by
     raw = env.sink.files()[0].read_bytes()
@@ -301,7 +311,8 @@ def test_cross_week_rules_warn_and_load(env):
     second["campus_events_cumulative"] = 100  # above this week's 52, below last week's 202
     put(env.inbox, "110000", "w2.json", as_json(second), beijing(WEEK2, 9))
     summary = env.run()
-    assert summary["accepted"] == 1 and summary["warnings"] >= 2
+    assert summary["accepted"] == 1
+    assert summary["warnings"] >= 2
     rules = {(p["rule"], p["field"]) for p in env.problems("w2.json")}
     assert ("cumulative_discontinuity", "job_fairs_online_cumulative") in rules
     assert ("cumulative_decreased", "campus_events_cumulative") in rules
@@ -331,7 +342,8 @@ def test_every_run_ends_with_a_report_in_the_audit_layer(env):
     with env.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(schema.audit_load)).scalar_one() == 1
     (load,) = env.rows(schema.audit_load)
-    assert load["counts"]["accepted"] == 1 and load["counts"]["rejected"] == 1
+    assert load["counts"]["accepted"] == 1
+    assert load["counts"]["rejected"] == 1
     assert load["counts"]["rejections_by_rule"] == {"count_not_integer": 1}
 
 
@@ -354,7 +366,8 @@ def test_every_bad_input_is_rejected_recorded_archived_and_answered_while_others
     put(env.inbox, "440000", "zz-good.json", good, landed + timedelta(minutes=1))
     summary = env.run()
     assert len(expected) >= 30
-    assert summary["accepted"] == 1 and summary["rejected"] == len(expected)
+    assert summary["accepted"] == 1
+    assert summary["rejected"] == len(expected)
     files = {r["file_name"]: r for r in env.rows(schema.audit_inbox_file)}
     for name, (rule, field, cell, content) in expected.items():
         row = files[name]

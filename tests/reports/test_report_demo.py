@@ -80,7 +80,8 @@ def test_landing_times_are_the_files_mtimes_and_match_the_status(inbox):
         assert file.landed_at.utcoffset() == timedelta(hours=8)
     for report in manifest.reports:
         if report.status == "missing":
-            assert report.on_time is None and report.record is None
+            assert report.on_time is None
+            assert report.record is None
         elif report.status == "late":
             assert report.on_time is False
         elif report.status in ("on_time", "revised"):
@@ -160,7 +161,8 @@ def test_the_inbox_can_be_fed_as_time_goes_by(tmp_path, campaign):
     first_deadline = campaign.deadline(campaign.weeks[0])
     early = generate_inbox(tmp_path, until=first_deadline)
     written = {f.path: f for f in early.files() if f.path in early.written}
-    assert written and len(written) == len(early.written)
+    assert written
+    assert len(written) == len(early.written)
     assert all(f.landed_at <= first_deadline for f in written.values())
     assert {f.week_ending for f in written.values()} == {campaign.weeks[0]}
     on_disk = {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()}

@@ -411,7 +411,8 @@ def test_more_employers_than_positions_is_a_warning(record):
         ),
         "r.xlsx",
     )
-    assert result.record is not None and result.record["employers"] == 500
+    assert result.record is not None
+    assert result.record["employers"] == 500
     [warning] = warnings(result.problems)
     assert (warning.rule, warning.field, warning.cell, warning.severity) == (
         "employers_gt_positions",
@@ -419,7 +420,8 @@ def test_more_employers_than_positions_is_a_warning(record):
         "B13",
         Severity.WARN,
     )
-    assert "500" in warning.message and "300" in warning.message
+    assert "500" in warning.message
+    assert "300" in warning.message
 
 
 def test_unknown_column_is_ignored_with_a_warning(record):
@@ -437,7 +439,8 @@ def test_unknown_column_is_ignored_with_a_warning(record):
 
 def test_blank_contact_is_a_warning(record):
     result = parse(json_bytes({**record, "contact_phone": " "}), "r.json")
-    assert result.record is not None and result.record["contact_phone"] == ""
+    assert result.record is not None
+    assert result.record["contact_phone"] == ""
     assert [(p.rule, p.field) for p in result.problems] == [("contact_missing", "contact_phone")]
 
 
@@ -710,5 +713,6 @@ def test_problems_are_capped_per_rule_with_a_count_of_the_rest(record):
     unknown = [p for p in result.problems if p.rule == "field_unknown"]
     assert len(unknown) == 21
     assert [p.cell for p in unknown[:3]] == ["AI1", "AJ1", "AK1"]
-    assert "另有 19,980 处同类问题" in unknown[-1].message and unknown[-1].value == "19980"
+    assert "另有 19,980 处同类问题" in unknown[-1].message
+    assert unknown[-1].value == "19980"
     assert unknown[-1].severity is Severity.WARN

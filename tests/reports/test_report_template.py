@@ -24,14 +24,16 @@ def test_the_form_has_labels_a_count_table_and_free_text(tmp_path, campaign):
     assert workbook.sheetnames == ["周报", "填报说明"]
     sheet = workbook["周报"]
 
-    assert campaign.name in sheet["A1"].value and sheet["A1"].font.b
+    assert campaign.name in sheet["A1"].value
+    assert sheet["A1"].font.b
     assert "A1:C1" in {str(r) for r in sheet.merged_cells.ranges}
     rows = _label_rows(sheet)
     id_rows = [rows[spec.header] for spec in F.ID_FIELDS]
     header = rows["指标"]
     count_rows = [rows[spec.header] for spec in F.COUNT_FIELDS]
     text_rows = [rows[spec.header] for spec in F.TEXT_FIELDS]
-    assert id_rows == sorted(id_rows) and max(id_rows) < header < min(count_rows)
+    assert id_rows == sorted(id_rows)
+    assert max(id_rows) < header < min(count_rows)
     assert count_rows == list(range(header + 1, header + 1 + len(F.COUNT_FIELDS)))
     assert max(count_rows) < min(text_rows)
     assert [sheet.cell(header, c).value for c in (1, 2, 3)] == ["指标", "本周", "累计"]
@@ -51,7 +53,9 @@ def test_count_cells_take_whole_numbers_and_only_values_are_unlocked(tmp_path, c
     [rule] = whole
     assert (rule.operator, rule.formula1) == ("greaterThanOrEqual", "0")
     assert str(rule.sqref) == f"B{first}:C{last}"
-    assert rule.showErrorMessage and "整数" in rule.error and "不小于 0" in rule.error
+    assert rule.showErrorMessage
+    assert "整数" in rule.error
+    assert "不小于 0" in rule.error
     weeks = next(
         dv for dv in sheet.data_validations.dataValidation if str(dv.sqref) == f"B{rows['统计截止日期']}"
     )

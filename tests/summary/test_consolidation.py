@@ -119,8 +119,10 @@ def test_preliminary_summary_is_frozen_at_the_deadline(env):
     assert national == summary.national_week
     assert sorted(u["unit_code"] for u in units) == ["110000", "120000"]
     (mail,) = env.mails("weekly_summary")
-    assert "初步" in mail["Subject"] and "第1周" in mail["Subject"]
-    assert summary.data_docs_url and summary.data_docs_url in mail.get_body(("html",)).get_content()
+    assert "初步" in mail["Subject"]
+    assert "第1周" in mail["Subject"]
+    assert summary.data_docs_url
+    assert summary.data_docs_url in mail.get_body(("html",)).get_content()
 
 
 def test_rerunning_consolidation_writes_and_sends_nothing(env):
@@ -165,7 +167,8 @@ def test_the_email_parses_and_its_attachment_equals_the_warehouse(env):
     assert b"Subject: =?utf-8?" in raw
     html = mail.get_body(("html",)).get_content()
     images = [p for p in mail.walk() if p.get_content_maintype() == "image"]
-    assert images and all(f"cid:{p['Content-ID'].strip('<>')}" in html for p in images)
+    assert images
+    assert all(f"cid:{p['Content-ID'].strip('<>')}" in html for p in images)
     (attachment,) = [p for p in mail.iter_attachments() if p.get_filename().endswith(".xlsx")]
     book = openpyxl.load_workbook(io.BytesIO(attachment.get_content()), read_only=True)
     with env.engine.connect() as conn:
@@ -195,25 +198,32 @@ def test_reminders_reach_exactly_the_units_without_an_accepted_report(env):
     sent = env.remind(thursday)
     (step,) = sent.values()
     assert step["units"] == [u for u in UNITS if u != "110000"]
-    assert step["queued"] == 31 and len(env.mails("reminder/")) == 31
+    assert step["queued"] == 31
+    assert len(env.mails("reminder/")) == 31
     # 130000 submits between the two steps: the Friday 15:00 reminder skips it
     env.put("130000", "c.json", report("130000", WEEK1, 100), at(WEEK1, 11))
     (step,) = env.remind(at(WEEK1, 15)).values()
-    assert "130000" not in step["units"] and "120000" in step["units"] and len(step["units"]) == 30
+    assert "130000" not in step["units"]
+    assert "120000" in step["units"]
+    assert len(step["units"]) == 30
     # the rejected unit's reminder says what was wrong
     rejected = [m for m in env.mails("reminder/") if m["To"] == "jyc-120000@example.org"]
-    assert rejected and "未通过校验" in rejected[-1]["Subject"]
+    assert rejected
+    assert "未通过校验" in rejected[-1]["Subject"]
     assert "-5" in rejected[-1].get_body(("plain",)).get_content()
     # the deadline step, then the follow-ups with the escalation to the ministry
     (step,) = env.remind(at(WEEK1, 17)).values()
     assert len(step["units"]) == 30
     env.put("120000", "fixed.json", report("120000", WEEK1, 100), at(WEEK1 + timedelta(days=1), 8))
     (step,) = env.remind(at(WEEK1 + timedelta(days=1), 10)).values()
-    assert "120000" not in step["units"] and len(step["units"]) == 29
+    assert "120000" not in step["units"]
+    assert len(step["units"]) == 29
     (escalation,) = env.mails("escalation/")
     text = escalation.get_body(("plain",)).get_content()
     assert escalation["To"] == "student-affairs@example.org"
-    assert "29 个单位" in text and "广东省（440000）" in text and "天津市" not in text
+    assert "29 个单位" in text
+    assert "广东省（440000）" in text
+    assert "天津市" not in text
 
 
 def test_rerunning_reminders_sends_nothing_new_and_nothing_is_due_off_schedule(env):
@@ -250,7 +260,9 @@ def test_a_stored_version_renders_in_beijing_time(env):
     env.put("110000", "a.json", report("110000", WEEK1, 100), at(WEEK1, 10))
     env.consolidate(at(WEEK1, 17))
     summary = pipeline.load_summary(env.engine, WEEK1, 1)
-    assert summary.deadline == at(WEEK1, 17) and summary.deadline.utcoffset() == timedelta(hours=8)
+    assert summary.deadline == at(WEEK1, 17)
+    assert summary.deadline.utcoffset() == timedelta(hours=8)
     (mail,) = env.mails("weekly_summary")
     text = mail.get_body(("plain",)).get_content()
-    assert "17:00" in text and "09:00" not in text
+    assert "17:00" in text
+    assert "09:00" not in text

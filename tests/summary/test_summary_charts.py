@@ -26,7 +26,8 @@ def test_charts_are_pngs_twice_the_display_width(preliminary):
     assert set(images) == {"status", "trend", "industry"}
     for data in images.values():
         width, height = png_size(data)
-        assert width == charts.WIDTH_PX * charts.DPI // 100 and 200 < height < 1600
+        assert width == charts.WIDTH_PX * charts.DPI // 100
+        assert 200 < height < 1600
         assert len(data) < 200_000
     assert charts.render_charts(preliminary) == images  # deterministic
 
@@ -54,7 +55,8 @@ def test_without_a_cjk_font_charts_fall_back_to_latin_labels(preliminary, monkey
         assert png_size(draw(preliminary, None))[0] == 1264
     monkeypatch.setattr(charts, "cjk_font", lambda: None)
     mail = render_summary(preliminary)
-    assert len(mail.images) == 3 and "报送率" in mail.html
+    assert len(mail.images) == 3
+    assert "报送率" in mail.html
 
 
 def test_a_font_file_named_in_the_environment_that_is_missing_is_reported(monkeypatch, caplog, tmp_path):

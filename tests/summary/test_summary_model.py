@@ -26,11 +26,14 @@ def test_derived_figures_follow_dhis2_definitions(preliminary: WeeklySummary):
 
 
 def test_a_revision_brings_a_straggler_in_and_says_what_changed(preliminary, revised):
-    assert revised.is_revised and revised.version_label == "修订第2版"
+    assert revised.is_revised
+    assert revised.version_label == "修订第2版"
     assert revised.reported == preliminary.reported + 1
     hainan = next(u for u in revised.units if u.code == "460000")
-    assert hainan.status == "late" and hainan.landed_at > revised.deadline
-    assert revised.changes and "海南省" in revised.changes[0]
+    assert hainan.status == "late"
+    assert hainan.landed_at > revised.deadline
+    assert revised.changes
+    assert "海南省" in revised.changes[0]
     assert revised.generated_at > hainan.landed_at
     assert (
         revised.national_week["positions"]
@@ -54,9 +57,12 @@ def test_sample_is_consistent_and_realistic(preliminary: WeeklySummary):
     s = preliminary
     campaign = config.campaign()
     assert [u.code for u in s.units] == [u.code for u in config.units().units]
-    assert s.week_ending == date(2022, 11, 25) and s.week_number == 3 and s.weeks_total == 8
+    assert s.week_ending == date(2022, 11, 25)
+    assert s.week_number == 3
+    assert s.weeks_total == 8
     assert s.deadline == campaign.deadline(s.week_ending)
-    assert s.generated_at.tzinfo is not None and s.generated_at > s.deadline
+    assert s.generated_at.tzinfo is not None
+    assert s.generated_at > s.deadline
     for key in COUNT_KEYS:
         assert s.national_week[key] == sum(u.week.get(key, 0) for u in s.units if u.reported)
         assert s.national_cumulative[key] == sum(u.cumulative.get(key, 0) for u in s.units)
@@ -77,13 +83,16 @@ def test_sample_is_consistent_and_realistic(preliminary: WeeklySummary):
         sum(w.unit_code == "410000" for w in s.warnings)
         == next(u for u in s.units if u.code == "410000").warnings
     )
-    assert s.feeds is not None and len(s.feeds.by_platform) == len(config.platforms())
+    assert s.feeds is not None
+    assert len(s.feeds.by_platform) == len(config.platforms())
     assert {r["industry"] for r in s.feeds.by_industry if r["key_industry"]} == set(campaign.key_industries)
-    assert any(c.flag for c in s.crosscheck) and not all(c.flag for c in s.crosscheck)
+    assert any(c.flag for c in s.crosscheck)
+    assert not all(c.flag for c in s.crosscheck)
 
 
 def test_sample_is_deterministic():
     assert sample_summary(5, 3) == sample_summary(5, 3)
     first = sample_summary(1, 1)
-    assert first.previous_week is None and len(first.trend) == 1
+    assert first.previous_week is None
+    assert len(first.trend) == 1
     assert first.generated_at.astimezone(UTC).tzinfo is UTC

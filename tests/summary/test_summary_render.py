@@ -33,8 +33,10 @@ def test_subject_names_campaign_week_and_version(preliminary_mail, revised_mail)
 
 def test_mail_fields(preliminary, preliminary_mail, revised_mail):
     mail = preliminary_mail
-    assert mail.key == "weekly_summary/2022-11-25/v1" and revised_mail.key == "weekly_summary/2022-11-25/v2"
-    assert mail.kind == "weekly_summary" and mail.subject_ref == "2022-11-25"
+    assert mail.key == "weekly_summary/2022-11-25/v1"
+    assert revised_mail.key == "weekly_summary/2022-11-25/v2"
+    assert mail.kind == "weekly_summary"
+    assert mail.subject_ref == "2022-11-25"
     assert mail.recipients == config.campaign().recipients.summary
     assert [a.filename for a in mail.attachments] == ["校园招聘月全国周报_第3周_2022-11-25_初步.xlsx"]
     assert revised_mail.attachments[0].filename == "校园招聘月全国周报_第3周_2022-11-25_修订第2版.xlsx"
@@ -79,8 +81,11 @@ def test_html_is_self_contained_and_outlook_friendly(preliminary_mail):
     cids = {i.cid for i in preliminary_mail.images}
     for tag, attrs in parsed.tags:
         if tag == "img":
-            assert attrs["src"].startswith("cid:") and attrs["src"][4:] in cids
-            assert attrs.get("alt") and int(attrs["width"]) <= 680 and attrs.get("height")
+            assert attrs["src"].startswith("cid:")
+            assert attrs["src"][4:] in cids
+            assert attrs.get("alt")
+            assert int(attrs["width"]) <= 680
+            assert attrs.get("height")
         for key in ("width",):
             if key in attrs and attrs[key].isdigit():
                 assert int(attrs[key]) <= 680
@@ -141,7 +146,8 @@ def test_html_national_table_matches_the_summary(preliminary, preliminary_mail):
         assert number(cells[2]) == s.national_cumulative[key]
         assert number(cells[3]) == s.previous_week[key]
         change = (s.national_week[key] - s.previous_week[key]) / s.previous_week[key]
-        assert cells[4] == fmt_change(change) and cells[4][0] in "↑↓"
+        assert cells[4] == fmt_change(change)
+        assert cells[4][0] in "↑↓"
 
 
 def test_html_unit_table_matches_the_summary(preliminary, preliminary_mail):
@@ -149,7 +155,8 @@ def test_html_unit_table_matches_the_summary(preliminary, preliminary_mail):
     parsed = parse_html(preliminary_mail.html)
     rows = parsed.tables["t-units"]
     headers = parsed.headers["t-units"]
-    assert headers[:2] == ["单位", "状态"] and len(rows) == 33
+    assert headers[:2] == ["单位", "状态"]
+    assert len(rows) == 33
     keys = ["job_fairs_online", "job_fairs_offline", "employers", "positions", "graduates"]
     for unit, (_, cells) in zip(s.units, rows, strict=False):
         assert cells[0] == unit.name
@@ -157,7 +164,8 @@ def test_html_unit_table_matches_the_summary(preliminary, preliminary_mail):
         values = [number(c) for c in cells[2:]]
         assert values == [unit.week.get(k) if unit.reported else None for k in keys]
     attrs, total = rows[-1]
-    assert attrs["data-row"] == "total" and total[0] == "全国合计"
+    assert attrs["data-row"] == "total"
+    assert total[0] == "全国合计"
     assert [number(c) for c in total[2:]] == [s.national_week[k] for k in keys]
     assert [number(c) for c in total[2:]] == [sum(u.week.get(k, 0) for u in s.units) for k in keys]
 
@@ -196,7 +204,8 @@ def test_html_warnings_feeds_and_crosscheck(preliminary, preliminary_mail):
     cross = parsed.tables["t-crosscheck"]
     assert [c[0] for _, c in cross] == [c.unit_name for c in s.crosscheck]
     for check, (_, cells) in zip(s.crosscheck, cross, strict=True):
-        assert number(cells[1]) == check.reported_positions and number(cells[2]) == check.feed_openings
+        assert number(cells[1]) == check.reported_positions
+        assert number(cells[2]) == check.feed_openings
         assert cells[4] == (check.flag or "")
     table = preliminary_mail.html[preliminary_mail.html.index('id="t-crosscheck"') :]
     backgrounds = {
@@ -208,7 +217,8 @@ def test_html_warnings_feeds_and_crosscheck(preliminary, preliminary_mail):
 
 
 def test_html_revised_banner_lists_the_changes(revised, revised_mail, preliminary_mail):
-    assert 'id="revised"' in revised_mail.html and 'id="revised"' not in preliminary_mail.html
+    assert 'id="revised"' in revised_mail.html
+    assert 'id="revised"' not in preliminary_mail.html
     assert "初步数据" in preliminary_mail.html
     parsed = parse_html(revised_mail.html)
     banner = next(a for t, a in parsed.tags if t == "table" and a.get("id") == "revised")
@@ -225,7 +235,8 @@ def test_html_escapes_what_it_is_given(preliminary):
         ],
     )
     html = render_summary(hostile).html
-    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html
 
 
 # ------------------------------------------------------------------------------------ the text part
@@ -237,7 +248,8 @@ def test_text_part_has_the_same_figures(preliminary, preliminary_mail):
     assert text.startswith(preliminary_mail.subject + "\n")
     assert "报送率 90.6%（已报 29 / 应报 32）；按时率 87.5%（按时 28 / 应报 32）" in text
     assert "未报送（2个）：海南省、新疆生产建设兵团" in text
-    assert "未通过校验（1个）：青海省" in text and "逾期报送（1个）：甘肃省" in text
+    assert "未通过校验（1个）：青海省" in text
+    assert "逾期报送（1个）：甘肃省" in text
 
     national = text_rows(text_section(text, "二、全国汇总"))
     for key in COUNT_KEYS:
@@ -256,7 +268,8 @@ def test_text_part_has_the_same_figures(preliminary, preliminary_mail):
 
     feeds = text_section(text, "五、招聘平台岗位")
     assert f"新发布岗位信息 {s.feeds.new_postings:,} 条；招聘人数 {s.feeds.openings:,} 人" in feeds
-    assert "★能源动力" in feeds and "★信息技术" not in feeds
+    assert "★能源动力" in feeds
+    assert "★信息技术" not in feeds
     cross = text_rows(text_section(text, "六、"))
     assert {name for name, row in cross.items() if "提示" in row} == {
         c.unit_name for c in s.crosscheck if c.flag
@@ -283,7 +296,8 @@ def test_a_week_without_feeds_warnings_previous_week_or_problems():
     )
     mail = render_summary(quiet)
     assert {i.cid.split(".")[0] for i in mail.images} == {"status", "trend"}
-    assert "本周招聘平台数据暂缺" in mail.html and "本周招聘平台数据暂缺" in mail.text
+    assert "本周招聘平台数据暂缺" in mail.html
+    assert "本周招聘平台数据暂缺" in mail.text
     assert "本周已报送数据未发现需要核实的问题" in mail.html
     assert "本周没有可核对的数据" in mail.html
     parsed = parse_html(mail.html)
@@ -301,7 +315,8 @@ def test_everyone_on_time():
         replace(s, units=units, crosscheck=[CrossCheck("110000", "北京市", 1, 0, None, None)])
     )
     assert mail.subject.endswith("已报32/32")
-    assert "全部 32 个单位均已按时报送" in mail.html and 'id="attention"' not in mail.html
+    assert "全部 32 个单位均已按时报送" in mail.html
+    assert 'id="attention"' not in mail.html
     assert "t-status" not in mail.html
     assert "全部 32 个单位均已按时报送" in mail.text
 
@@ -315,7 +330,8 @@ def test_cli_writes_eml_html_and_xlsx(tmp_path, capsys):
     stem = "校园招聘月全国周报_第2周_2022-11-18_修订第2版"
     assert names == sorted(f"{stem}.{ext}" for ext in ("eml", "html", "txt", "xlsx"))
     html = (tmp_path / f"{stem}.html").read_text(encoding="utf-8")
-    assert "cid:" not in html and html.count("data:image/png;base64,") == 3
+    assert "cid:" not in html
+    assert html.count("data:image/png;base64,") == 3
     msg = message_from_bytes((tmp_path / f"{stem}.eml").read_bytes(), policy=policy.default)
     assert "修订第2版" in msg["Subject"]
     assert stem in capsys.readouterr().out

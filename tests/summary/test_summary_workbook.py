@@ -50,7 +50,8 @@ def test_sheets_are_formatted_for_excel(workbook):
         for letter, dim in sheet.column_dimensions.items():
             assert 6 <= dim.width <= 80, (sheet.title, letter)
         if sheet.title != "概览":
-            assert sheet.auto_filter.ref and sheet.auto_filter.ref.startswith("A1:"), sheet.title
+            assert sheet.auto_filter.ref, sheet.title
+            assert sheet.auto_filter.ref.startswith("A1:"), sheet.title
     national = workbook["全国汇总"]
     assert national["C2"].number_format == "#,##0"
     assert national["F2"].number_format.startswith('"↑"0.0%')
@@ -58,15 +59,15 @@ def test_sheets_are_formatted_for_excel(workbook):
     assert workbook["报送情况"]["D2"].number_format == "yyyy-mm-dd hh:mm"
     # The total row stays out of the filtered range, so sorting never moves it.
     units = workbook["分省数据"]
-    assert units.auto_filter.ref.endswith("33") and units["B34"].value == "全国合计"
+    assert units.auto_filter.ref.endswith("33")
+    assert units["B34"].value == "全国合计"
 
 
 def test_overview(workbook, preliminary):
     s = preliminary
     values = {row[0]: row[1] for row in workbook["概览"].iter_rows(min_row=2, values_only=True)}
-    assert values["报送率"] == pytest.approx(s.reporting_rate) and values["按时率"] == pytest.approx(
-        s.on_time_rate
-    )
+    assert values["报送率"] == pytest.approx(s.reporting_rate)
+    assert values["按时率"] == pytest.approx(s.on_time_rate)
     assert (values["应报单位数"], values["已报单位数"], values["按时报送"]) == (32, 29, 28)
     assert (values["逾期报送"], values["未报送"], values["未通过校验"]) == (1, 2, 1)
     assert values["未报送单位"] == "海南省、新疆生产建设兵团"
@@ -107,7 +108,8 @@ def test_units_sheet(workbook, preliminary):
     total = rows.pop()
     assert total["单位"] == "全国合计"
     for unit, row in zip(s.units, rows, strict=True):
-        assert row["单位代码"] == unit.code and row["报送状态"] == STATUS_LABELS[unit.status]
+        assert row["单位代码"] == unit.code
+        assert row["报送状态"] == STATUS_LABELS[unit.status]
         for key in COUNT_KEYS:
             assert row[display_name(key)] == (unit.week[key] if unit.reported else None)
             assert row[display_name(f"{key}_cumulative")] == unit.cumulative.get(key)

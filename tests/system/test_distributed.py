@@ -62,7 +62,8 @@ def test_one_week_runs_on_a_distributed_airflow(tmp_path):
     assert all(c.ok for c in report.checks), summary
     assert report.emails == report.expected_emails
     assert report.emails["weekly_summary"] == 1
-    assert report.emails["receipt"] > 0 and report.emails["reminder"] > 0
+    assert report.emails["receipt"] > 0
+    assert report.emails["reminder"] > 0
     assert report.warehouse["core_posting"] > 0
 
     # everything started is stopped, the databases are dropped, the broker database is flushed
