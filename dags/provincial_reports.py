@@ -77,7 +77,7 @@ def provincial_reports():
 
     @task(outlets=[REPORTS], execution_timeout=timedelta(minutes=2))
     def announce(summary: dict, outlet_events=None) -> None:
-        from airflow.exceptions import AirflowSkipException
+        from airflow.sdk.exceptions import AirflowSkipException
 
         if not summary["accepted"]:
             raise AirflowSkipException("No report was accepted in this run")
