@@ -39,6 +39,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from recruitment_devkit import unit_sizes
 from recruitment_month import config
 from recruitment_month.reports import fields as F
 from recruitment_month.reports.template import build_workbook, workbook_bytes
@@ -66,15 +67,6 @@ NATIONAL_TOTALS = {
     "key_group_fairs": 6_000,
     "matching_projects": 4_000,
 }
-# Relative size of each unit (graduates and universities, roughly).
-UNIT_WEIGHTS = {
-    "110000": 4.0, "120000": 2.3, "130000": 4.5, "140000": 2.8, "150000": 1.4, "210000": 3.4,
-    "220000": 2.3, "230000": 2.5, "310000": 3.0, "320000": 7.5, "330000": 4.8, "340000": 4.2,
-    "350000": 3.0, "360000": 3.8, "370000": 7.6, "410000": 7.8, "420000": 5.6, "430000": 4.6,
-    "440000": 8.2, "450000": 3.3, "460000": 0.6, "500000": 3.1, "510000": 5.6, "520000": 2.4,
-    "530000": 2.8, "540000": 0.18, "610000": 4.2, "620000": 1.8, "630000": 0.3, "640000": 0.4,
-    "650000": 1.4, "660000": 0.25,
-}  # fmt: skip
 # Share of the campaign's activity per week (8 weeks; a longer campaign repeats the tail).
 WEEK_PROFILE = (0.13, 0.15, 0.15, 0.14, 0.13, 0.12, 0.10, 0.08)
 
@@ -321,12 +313,12 @@ def _late(rng: random.Random, deadline: datetime) -> datetime:
 
 def _true_figures(rng: random.Random, codes: list[str], n_weeks: int) -> dict[tuple[str, str, int], int]:
     """Weekly figures per (unit, key, week index)."""
-    total_weight = sum(UNIT_WEIGHTS.get(c, 1.0) for c in codes)
+    total_weight = sum(unit_sizes.size(c) for c in codes)
     profile = [WEEK_PROFILE[min(i, len(WEEK_PROFILE) - 1)] for i in range(n_weeks)]
     profile = [p / sum(profile) for p in profile]
     figures: dict[tuple[str, str, int], int] = {}
     for code in codes:
-        share = UNIT_WEIGHTS.get(code, 1.0) / total_weight
+        share = unit_sizes.size(code) / total_weight
         emphasis = {key: rng.lognormvariate(0, 0.25) for key in F.COUNT_KEYS}
         for w in range(n_weeks):
             activity = rng.lognormvariate(0, 0.15)

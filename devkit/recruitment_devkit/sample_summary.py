@@ -20,6 +20,7 @@ import argparse
 import random
 from datetime import date, datetime, timedelta
 
+from recruitment_devkit import unit_sizes
 from recruitment_month.summary.model import (
     CrossCheck,
     FeedFigures,
@@ -28,16 +29,7 @@ from recruitment_month.summary.model import (
     WeeklySummary,
 )
 
-# Relative size of each unit (roughly its number of graduates, in units of ~40,000).
-_SIZE = {
-    "110000": 6.0, "120000": 3.0, "130000": 5.0, "140000": 3.0, "150000": 1.8, "210000": 4.0,
-    "220000": 2.8, "230000": 3.0, "310000": 5.0, "320000": 9.0, "330000": 6.0, "340000": 5.0,
-    "350000": 3.5, "360000": 4.5, "370000": 8.0, "410000": 8.5, "420000": 7.5, "430000": 5.5,
-    "440000": 9.5, "450000": 4.0, "460000": 1.0, "500000": 4.0, "510000": 7.5, "520000": 2.5,
-    "530000": 3.0, "540000": 0.4, "610000": 6.0, "620000": 2.2, "630000": 0.6, "640000": 0.7,
-    "650000": 1.6, "660000": 0.3,
-}  # fmt: skip
-# A week's count per unit of size.
+# A week's count per unit of size (unit_sizes).
 _BASE = {
     "job_fairs_online": 12, "job_fairs_offline": 25, "campus_events": 60, "employers": 1100,
     "positions": 13000, "graduates": 30000, "employers_registered": 500, "enterprise_visits": 110,
@@ -68,7 +60,7 @@ _INDUSTRY_SHARE = {
 
 def _weekly(code: str, week: date, index: int) -> dict[str, int]:
     rng = random.Random(f"{code}:{week.isoformat()}")
-    size = _SIZE.get(code, 2.0) * _WEEK_FACTOR[min(index, len(_WEEK_FACTOR) - 1)]
+    size = unit_sizes.size(code) * _WEEK_FACTOR[min(index, len(_WEEK_FACTOR) - 1)]
     values = {key: max(1, round(base * size * rng.uniform(0.85, 1.15))) for key, base in _BASE.items()}
     return values
 
@@ -289,9 +281,9 @@ def _feeds(week: date, units: list[UnitStatus]) -> FeedFigures:
         return parts
 
     names = {u.code: u.name for u in units}
-    province_postings = split(unique, {u.code: _SIZE.get(u.code, 2.0) for u in units})
+    province_postings = split(unique, {u.code: unit_sizes.size(u.code) for u in units})
     # Platforms list many jobs of Beijing head offices under Beijing.
-    weights = {u.code: _SIZE.get(u.code, 2.0) * (3.2 if u.code == "110000" else 1.0) for u in units}
+    weights = {u.code: unit_sizes.size(u.code) * (3.2 if u.code == "110000" else 1.0) for u in units}
     province_openings = split(openings, weights)
     industry_postings = split(unique, _INDUSTRY_SHARE)
     industry_openings = split(openings, _INDUSTRY_SHARE)

@@ -118,7 +118,7 @@ def test_html_headline_figures(preliminary, preliminary_mail):
         assert number(parsed.marked_text(figure=key, period="cumulative")[0]) == s.national_cumulative[key]
     fairs = s.national_week["job_fairs_online"] + s.national_week["job_fairs_offline"]
     assert number(parsed.marked_text(figure="job_fairs", period="week")[0]) == fairs
-    assert "共提供岗位2,265,442个" in preliminary_mail.html
+    assert "共提供岗位1,889,197个" in preliminary_mail.html
 
 
 def test_html_names_the_units_to_act_on(preliminary, preliminary_mail):
