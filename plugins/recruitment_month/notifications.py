@@ -172,15 +172,6 @@ class DeliveryError(RuntimeError):
     """Some messages could not be sent now; they stay in the outbox and go out with a later delivery."""
 
 
-def status(engine: Engine, key: str) -> str | None:
-    from sqlalchemy import select
-
-    from recruitment_month.schema import audit_notification as t
-
-    with engine.connect() as conn:
-        return conn.execute(select(t.c.status).where(t.c.message_key == key)).scalar_one_or_none()
-
-
 def chat_configured() -> bool:
     """Whether the chat channel has a connection (``AIRFLOW_CONN_DINGDING_DEFAULT`` or the UI)."""
     from airflow.sdk import BaseHook
@@ -410,11 +401,3 @@ def deliver(engine: Engine, owners: list[str] | tuple[str, ...]) -> dict[str, in
             f"audit_notification for the next delivery. First: {errors[0]}"
         )
     return counts
-
-
-def send_all(engine: Engine, messages: list[Mail | Chat], *, owner: str) -> dict[str, int]:
-    """Enqueue ``messages`` in a transaction of their own, then deliver everything ``owner`` (and the
-    alerts) has waiting. For messages that no other write decides; the others use :func:`enqueue`."""
-    with engine.begin() as conn:
-        enqueue(conn, messages, owner=owner)
-    return deliver(engine, [owner, ALERTS])

@@ -1,7 +1,7 @@
 """The national weekly summary email that ``friday_consolidation`` sends: :func:`render_summary` turns
 a :class:`WeeklySummary` into a :class:`~recruitment_month.notifications.Mail` — a Chinese subject, an
 HTML body with inline charts, a plain-text part with the same figures and an ``.xlsx`` attachment
-holding every table — ready for :func:`recruitment_month.notifications.send_all`.
+holding every table — ready for :func:`recruitment_month.notifications.enqueue`.
 
 The same summary always renders to the same mail (nothing reads the clock). :func:`write_outputs`
 writes a mail's ``.eml``, an ``.html`` with the images inlined as ``data:`` URIs and the ``.xlsx``.
