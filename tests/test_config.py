@@ -11,8 +11,9 @@ import yaml
 
 from recruitment_month import config
 from recruitment_month.config import ConfigError, Platforms, Units, load_file
+from recruitment_month.settings import settings
 
-CONFIG = Path(config.CONFIG_DIR)
+CONFIG = settings().config_dir
 
 
 def test_the_2022_campaign_has_eight_friday_weeks():
