@@ -2,7 +2,7 @@
 
 Every folder and file the product uses comes from :func:`settings`; no other module works out a path
 from its own location. Each setting is an environment variable with a default derived from the one
-above it, so a deployment sets only what differs (docs/development.md lists them):
+above it, so a deployment sets only what differs (docs/production.md lists them):
 
 ==============================  ==========================================  ================================
 Variable                        Default                                     What
