@@ -9,6 +9,7 @@ Compose Specification's JSON schema with check-jsonschema (offline: the schema s
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -20,6 +21,8 @@ import yaml
 
 from recruitment_devkit import environment
 from recruitment_month import config
+from recruitment_month.feeds import credentials
+from recruitment_month.settings import settings
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yaml"
@@ -369,17 +372,25 @@ def test_smtp_connection_goes_to_the_mail_catcher_without_tls(resolved):
     assert "1025" in [str(p) for p in resolved["services"]["mailcatcher"]["expose"]]
 
 
-def test_a_feed_connection_for_every_platform(resolved):
+def test_no_feed_connection_is_written_out_per_platform(resolved):
+    """Each platform is one platforms.yaml entry; the compose file repeats none of the twelve."""
+    for name, service in resolved["services"].items():
+        feeds = sorted(key for key in _env(service) if key.startswith("AIRFLOW_CONN_FEED_"))
+        assert feeds == [], f"{name}: {feeds}"
+
+
+def test_every_platform_reaches_the_simulator_with_the_token(resolved, monkeypatch):
     env = _env(resolved["services"]["airflow-worker"])
-    platforms = config.platforms()
+    assert env["RECRUITMENT_FEED_DEMO_TOKEN"] == _filled_env()["FEED_TOKEN"]
+    for name in ("RECRUITMENT_FEED_SIMULATOR_URL", "RECRUITMENT_FEED_DEMO_TOKEN"):
+        monkeypatch.setenv(name, env[name])
+    for name in [n for n in os.environ if n.startswith("AIRFLOW_CONN_FEED_")]:
+        monkeypatch.delenv(name)
+    platforms = config.load_file(settings().platforms_file, config.Platforms).platforms
     assert len(platforms) == 12
-    feeds = {key for key in env if key.startswith("AIRFLOW_CONN_FEED_")}
-    assert feeds == {f"AIRFLOW_CONN_{p.conn_id.upper()}" for p in platforms}
     for platform in platforms:
-        conn = _conn(env, platform.conn_id)
-        assert conn["conn_type"] == "http"
-        assert conn["host"] == f"http://feed-simulator:8765/p/{platform.code}"
-        assert conn["password"] == _filled_env()["FEED_TOKEN"]
+        url = f"http://feed-simulator:8765/p/{platform.code}"
+        assert credentials.resolve(platform) == (url, _filled_env()["FEED_TOKEN"])
 
 
 # ------------------------------------------------------------------------------------------- exposure

@@ -11,8 +11,9 @@ import yaml
 
 from recruitment_month import config
 from recruitment_month.config import ConfigError, Platforms, Units, load_file
+from recruitment_month.settings import settings
 
-CONFIG = Path(config.CONFIG_DIR)
+CONFIG = settings().config_dir
 
 
 def test_the_2022_campaign_has_eight_friday_weeks():
@@ -82,6 +83,41 @@ def test_twelve_platforms():
     assert len(platforms) == 12
     assert len({p.code for p in platforms}) == 12
     assert any(p.adapter == "flat" for p in platforms)
+
+
+def test_each_platform_is_one_entry_with_its_base_url_and_a_connection_named_from_its_code(monkeypatch):
+    monkeypatch.delenv("RECRUITMENT_FEED_SIMULATOR_URL", raising=False)
+    platforms = load_file(CONFIG / "platforms.yaml", Platforms).platforms
+    for p in platforms:
+        assert p.base_url == f"http://127.0.0.1:8765/p/{p.code}"
+        assert p.conn_id == f"feed_{p.code}"
+    monkeypatch.setenv("RECRUITMENT_FEED_SIMULATOR_URL", "http://feed-simulator:8765")
+    platforms = load_file(CONFIG / "platforms.yaml", Platforms).platforms
+    assert {p.base_url for p in platforms} == {f"http://feed-simulator:8765/p/{p.code}" for p in platforms}
+
+
+@pytest.mark.parametrize(
+    ("text", "environment", "expanded"),
+    [
+        ("https://feeds.example.org/zhilian", {}, "https://feeds.example.org/zhilian"),
+        ("${FEEDS}/p/a", {"FEEDS": "https://x.example.org"}, "https://x.example.org/p/a"),
+        ("${FEEDS:-http://127.0.0.1:8765}/p/a", {}, "http://127.0.0.1:8765/p/a"),
+        ("${FEEDS:-http://127.0.0.1:8765}/p/a", {"FEEDS": ""}, "http://127.0.0.1:8765/p/a"),
+        (
+            "${FEEDS:-http://127.0.0.1:8765}/p/a",
+            {"FEEDS": "https://y.example.org"},
+            "https://y.example.org/p/a",
+        ),
+        ("https://${HOST}:${PORT:-443}/feed", {"HOST": "h.example.org"}, "https://h.example.org:443/feed"),
+        ("$FEEDS/p/a", {"FEEDS": "https://x.example.org"}, "$FEEDS/p/a"),
+    ],
+)
+def test_environment_references_in_a_base_url(monkeypatch, text, environment, expanded):
+    for name in ("FEEDS", "HOST", "PORT"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert config.expand_environment(text) == expanded
 
 
 def _write(tmp_path: Path, source: str, mutate) -> Path:
@@ -240,6 +276,27 @@ def _drop(path: list):
             _set(["limits", "max_page_bytes"], 0),
             "limits.max_page_bytes",
             "greater than 0",
+        ),
+        (
+            "platforms.yaml",
+            Platforms,
+            _set(["platforms", 6, "base_url"], "${RECRUITMENT_TEST_UNSET_FEEDS}/p/chinahr"),
+            "platforms[6](code chinahr).base_url",
+            "RECRUITMENT_TEST_UNSET_FEEDS is not set and ${RECRUITMENT_TEST_UNSET_FEEDS} has no default",
+        ),
+        (
+            "platforms.yaml",
+            Platforms,
+            _set(["platforms", 7, "base_url"], "feeds.example.org/p/yingjiesheng"),
+            "platforms[7](code yingjiesheng).base_url",
+            "should match pattern",
+        ),
+        (
+            "platforms.yaml",
+            Platforms,
+            _set(["platforms", 8, "conn_id"], "feed-shixiseng"),
+            "platforms[8](code shixiseng).conn_id",
+            "should match pattern",
         ),
     ],
 )

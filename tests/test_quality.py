@@ -84,19 +84,16 @@ def test_cumulative_below_weekly_is_a_reject():
 
 
 def test_a_suite_without_rule_or_message_is_refused(tmp_path, monkeypatch):
-    (tmp_path / "bad.json").write_text(
+    (tmp_path / "expectations").mkdir()
+    (tmp_path / "expectations" / "bad.json").write_text(
         json.dumps(
             {"name": "bad", "expectations": [{"type": "expect_column_to_exist", "kwargs": {"column": "a"}}]}
         ),
         encoding="utf-8",
     )
-    monkeypatch.setattr(quality, "EXPECTATIONS_DIR", tmp_path)
-    quality.load_suite.cache_clear()
-    try:
-        with pytest.raises(ValueError, match=r"bad.json: expectations\[0\] needs meta.rule and meta.message"):
-            quality.load_suite("bad")
-    finally:
-        quality.load_suite.cache_clear()
+    monkeypatch.setenv("RECRUITMENT_INCLUDE", str(tmp_path))
+    with pytest.raises(ValueError, match=r"bad.json: expectations\[0\] needs meta.rule and meta.message"):
+        quality.load_suite("bad")
 
 
 def test_every_validation_is_recorded(warehouse_url, tmp_path, monkeypatch):

@@ -1,8 +1,9 @@
 """Campaign, reporting units and platforms: configuration files, validated.
 
 The files live in ``include/config/``; a deployment points at its own with the environment variables
-``RECRUITMENT_CAMPAIGN_FILE``, ``RECRUITMENT_UNITS_FILE`` and ``RECRUITMENT_PLATFORMS_FILE``. A mistake
-raises :class:`ConfigError` naming the file, the key and the problem.
+``RECRUITMENT_CAMPAIGN_FILE``, ``RECRUITMENT_UNITS_FILE`` and ``RECRUITMENT_PLATFORMS_FILE``
+(:mod:`recruitment_month.settings`). A mistake raises :class:`ConfigError` naming the file, the key and
+the problem.
 
 Pure module: no Airflow import.
 """
@@ -20,11 +21,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-CONFIG_DIR = PROJECT_ROOT / "include" / "config"
+from recruitment_month.settings import settings
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# ``${NAME}`` or ``${NAME:-default}`` in a platform's base_url: the environment variable NAME.
+ENV_REFERENCE = re.compile(r"\$\{([A-Z][A-Z0-9_]*)(?::-([^}]*))?\}")
 
 
 class ConfigError(ValueError):
@@ -234,10 +236,31 @@ class FeedLimits(_Strict):
         return self
 
 
+def expand_environment(text: str) -> str:
+    """``text`` with each ``${NAME}`` / ``${NAME:-default}`` replaced by the environment variable NAME
+    (the default when it is unset or empty); an unset variable without a default is an error."""
+
+    def value(match: re.Match) -> str:
+        name, default = match.group(1), match.group(2)
+        found = os.environ.get(name) or default
+        if found is None:
+            raise ValueError(
+                f"the environment variable {name} is not set and {match.group(0)} has no default"
+            )
+        return found
+
+    return ENV_REFERENCE.sub(value, text)
+
+
 class Platform(_Strict):
+    """One partner platform. Where its feed is comes from here (``base_url``); the bearer token is the
+    password of the Airflow connection ``conn_id`` (``feed_<code>`` unless set), whose host, when it has
+    one, overrides ``base_url`` (:func:`recruitment_month.feeds.credentials.resolve`)."""
+
     code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str
     base_url: str = Field(pattern=r"^https?://")
+    """May name environment variables: ``${FEEDS_URL:-http://127.0.0.1:8765}/p/zhilian``."""
     conn_id: str = Field(pattern=r"^[A-Za-z0-9_]+$")
     adapter: Literal["jsonld", "flat"]
     page_size: int = Field(gt=0, le=10000)
@@ -247,6 +270,18 @@ class Platform(_Strict):
     """The unit of a salary given as a bare number (``baseSalary: 72000``, ``"8000"``)."""
     limits: FeedLimits = FeedLimits()
     """This platform's limits: the file's ``limits`` with the platform's own ``limits`` over them."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _conn_id(cls, data: object) -> object:
+        if isinstance(data, dict) and "conn_id" not in data and isinstance(data.get("code"), str):
+            return {**data, "conn_id": f"feed_{data['code']}"}
+        return data
+
+    @field_validator("base_url", mode="before")
+    @classmethod
+    def _expand(cls, value: object) -> object:
+        return expand_environment(value) if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _map(self) -> Platform:
@@ -325,10 +360,6 @@ def load_file(path: Path, model: type[_Strict]) -> _Strict:
         raise ConfigError("\n".join(lines)) from None
 
 
-def _path(env: str, default: str) -> Path:
-    return Path(os.environ.get(env) or CONFIG_DIR / default)
-
-
 @cache
 def _campaign(path: Path) -> Campaign:
     return load_file(path, _CampaignFile).campaign
@@ -349,15 +380,15 @@ class _CampaignFile(_Strict):
 
 
 def campaign() -> Campaign:
-    return _campaign(_path("RECRUITMENT_CAMPAIGN_FILE", "campaign.yaml"))
+    return _campaign(settings().campaign_file)
 
 
 def units() -> Units:
-    return _units(_path("RECRUITMENT_UNITS_FILE", "units.yaml"))
+    return _units(settings().units_file)
 
 
 def platforms() -> list[Platform]:
-    return list(_platforms(_path("RECRUITMENT_PLATFORMS_FILE", "platforms.yaml")).platforms)
+    return list(_platforms(settings().platforms_file).platforms)
 
 
 def platform(code: str) -> Platform:

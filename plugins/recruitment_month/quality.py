@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from recruitment_month.problems import Severity
+from recruitment_month.settings import settings
 
 if TYPE_CHECKING:
     import pandas as pd
     from sqlalchemy.engine import Connection
 
-EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "include" / "expectations"
 _SEVERITY = {"critical": Severity.REJECT, "warning": Severity.WARN, "info": Severity.WARN}
 
 
@@ -63,10 +63,13 @@ class Outcome:
         return [f for f in self.failures if f.row == row or f.row is None]
 
 
-@cache
 def load_suite(name: str) -> dict:
-    """The suite ``include/expectations/<name>.json`` as a dict (read once per process)."""
-    path = EXPECTATIONS_DIR / f"{name}.json"
+    """The suite ``include/expectations/<name>.json`` as a dict (each file read once per process)."""
+    return _load_suite(settings().expectations_dir / f"{name}.json")
+
+
+@cache
+def _load_suite(path: Path) -> dict:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -217,18 +220,13 @@ def validate(frame: pd.DataFrame, suite_name: str, parameters: dict | None = Non
 
 def data_docs_dir() -> Path:
     """Where the Data Docs site is written: ``<data>/datadocs`` (served as a static site)."""
-    import os
-
-    base = os.environ.get("RECRUITMENT_DATA_DIR") or str(Path(__file__).resolve().parents[2] / "data")
-    return Path(os.environ.get("RECRUITMENT_DATA_DOCS") or Path(base) / "datadocs")
+    return settings().data_docs
 
 
 def data_docs_url() -> str:
     """The address of the Data Docs' index for people: ``RECRUITMENT_DATA_DOCS_URL`` (the web server that
     serves the folder in production), else the local file."""
-    import os
-
-    return os.environ.get("RECRUITMENT_DATA_DOCS_URL") or (data_docs_dir() / "index.html").as_uri()
+    return settings().data_docs_url
 
 
 def _slug(text: str) -> str:

@@ -15,15 +15,14 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from recruitment_month.settings import settings
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
 log = logging.getLogger(__name__)
 
 WAREHOUSE_CONN_ID = "warehouse"
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SQL_DIR = PROJECT_ROOT / "include" / "sql"
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "audit_schema_version"
 
 
@@ -92,17 +91,21 @@ def transaction(url: str | None = None) -> Iterator[Connection]:
         yield conn
 
 
-@cache
 def sql(name: str) -> str:
     """The text of ``include/sql/<name>.sql``."""
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    return _read(settings().sql_dir / f"{name}.sql")
+
+
+@cache
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
 
 
 def _alembic_config(url: str):
     from alembic.config import Config
 
     cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("script_location", str(settings().migrations_dir))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
 

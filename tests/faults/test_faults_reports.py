@@ -27,6 +27,7 @@ from recruitment_month import config, schema, warehouse
 from recruitment_month.reports import pipeline
 from recruitment_month.reports.isolation import IsolatedParser, ParseCrashed
 from recruitment_month.reports.template import build_workbook, workbook_bytes
+from recruitment_month.settings import settings
 
 FILES = schema.audit_inbox_file
 
@@ -57,7 +58,7 @@ def slow_workbook(cells: int = 400_000) -> bytes:
 @pytest.fixture
 def env(warehouse_url, mail_sink, tmp_path, monkeypatch):
     def limits(**values):
-        data = yaml.safe_load(Path(config._path("RECRUITMENT_CAMPAIGN_FILE", "campaign.yaml")).read_text())
+        data = yaml.safe_load(settings().campaign_file.read_text())
         data["campaign"]["parse_limits"] = {"memory_mb": 1024, "seconds": 60, "attempts": 3, **values}
         path = tmp_path / f"campaign-{len(values)}-{time.monotonic_ns()}.yaml"
         path.write_text(yaml.safe_dump(data, allow_unicode=True))

@@ -17,6 +17,7 @@ import requests
 from recruitment_devkit.feed_simulator import DEFECTS, FAULTS, FeedSimulator
 from recruitment_month import config
 from recruitment_month.feeds import creditcode
+from recruitment_month.settings import settings
 
 TOKEN = "demo-token"
 VOLUME = 600
@@ -572,7 +573,7 @@ def test_command_line_server():
         port = s.getsockname()[1]
     proc = subprocess.Popen(
         [sys.executable, "-m", "recruitment_devkit.feed_simulator", "--port", str(port), "--volume", "100"],
-        env={"PYTHONPATH": os.pathsep.join(str(config.PROJECT_ROOT / d) for d in ("plugins", "devkit"))},
+        env={"PYTHONPATH": os.pathsep.join(str(settings().home / d) for d in ("plugins", "devkit"))},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

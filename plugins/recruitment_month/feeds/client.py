@@ -254,19 +254,11 @@ def make_session(
 
 
 def connection_for(platform: Platform) -> tuple[str, str]:
-    """(base URL, token) from the platform's Airflow connection ``platform.conn_id``: host = base URL
-    (``platform.base_url`` when empty), password = bearer token."""
-    from airflow.sdk import BaseHook
+    """(base URL, token): ``platform.base_url`` and the password of the Airflow connection
+    ``platform.conn_id``, whose host, when set, overrides the base URL (:mod:`.credentials`)."""
+    from recruitment_month.feeds import credentials
 
-    conn = BaseHook.get_connection(platform.conn_id)
-    host = (conn.host or "").strip()
-    if not host:
-        base_url = platform.base_url
-    elif "://" in host:
-        base_url = host
-    else:  # a bare host name: http, with the connection's port
-        base_url = f"http://{host}" + (f":{conn.port}" if conn.port else "")
-    return base_url.rstrip("/"), conn.password or ""
+    return credentials.resolve(platform)
 
 
 def _utc(moment: datetime, what: str) -> datetime:

@@ -6,7 +6,6 @@ Each step takes and returns small dicts (XCom-sized); the postings travel throug
 from __future__ import annotations
 
 import logging
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,8 +13,9 @@ log = logging.getLogger(__name__)
 
 
 def raw_dir() -> Path:
-    base = os.environ.get("RECRUITMENT_DATA_DIR") or str(Path(__file__).resolve().parents[3] / "data")
-    return Path(os.environ.get("RECRUITMENT_RAW_FEEDS") or Path(base) / "raw" / "feeds")
+    from recruitment_month.settings import settings
+
+    return settings().raw_feeds
 
 
 def window(params: dict | None, interval_start, interval_end) -> tuple[datetime, datetime]:

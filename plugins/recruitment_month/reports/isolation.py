@@ -20,7 +20,6 @@ import subprocess
 import sys
 import time
 from datetime import date, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -116,7 +115,9 @@ class IsolatedParser:
         self._stop()
 
     def _start(self) -> subprocess.Popen:
-        plugins = str(Path(__file__).resolve().parents[2])
+        from recruitment_month.settings import settings
+
+        plugins = str(settings().plugins_dir)
         env = dict(
             os.environ, PYTHONPATH=os.pathsep.join(filter(None, [plugins, os.environ.get("PYTHONPATH")]))
         )

@@ -14,9 +14,9 @@ from functools import cache
 from pathlib import Path
 
 from recruitment_month.notifications import Mail
+from recruitment_month.settings import settings
 from recruitment_month.text import one_line
 
-TEMPLATES = Path(__file__).resolve().parents[3] / "include" / "templates" / "email"
 # How much of a file or folder name a body shows (a name is at most 255 bytes on most file systems).
 NAME_CHARS = 260
 # The figures a receipt shows, in this order.
@@ -30,12 +30,16 @@ RECEIPT_FIGURES = (
 )
 
 
-@cache
 def environment():
+    return _environment(settings().email_templates)
+
+
+@cache
+def _environment(templates: Path):
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
     return Environment(
-        loader=FileSystemLoader(TEMPLATES),
+        loader=FileSystemLoader(templates),
         autoescape=select_autoescape(["html.j2"]),
         undefined=StrictUndefined,
         trim_blocks=False,

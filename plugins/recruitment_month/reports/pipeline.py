@@ -9,13 +9,12 @@ that fails for any reason is rejected with the reason and the others go on.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from recruitment_month.problems import Problem, Severity
+from recruitment_month.settings import settings
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -27,15 +26,15 @@ OWNER = "provincial_reports"  # the DAG whose runs deliver receipts and notices
 
 
 def inbox_url() -> str:
-    return os.environ.get("RECRUITMENT_INBOX") or str(Path(data_dir()) / "inbox")
+    return settings().inbox
 
 
 def data_dir() -> str:
-    return os.environ.get("RECRUITMENT_DATA_DIR") or str(Path(__file__).resolve().parents[3] / "data")
+    return str(settings().data_dir)
 
 
 def archive_url() -> str:
-    return os.environ.get("RECRUITMENT_ARCHIVE") or str(Path(data_dir()) / "archive" / "reports")
+    return settings().archive
 
 
 @dataclass

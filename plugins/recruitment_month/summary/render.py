@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from recruitment_month.notifications import Attachment, InlineImage, Mail
+from recruitment_month.settings import settings
 
 if TYPE_CHECKING:
     from recruitment_month.config import Campaign
     from recruitment_month.summary.content import Content
     from recruitment_month.summary.model import WeeklySummary
 
-TEMPLATES = Path(__file__).resolve().parents[3] / "include" / "templates" / "email"
 ACCENT = "#1f4e79"
 XLSX_SUBTYPE = "vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CID_DOMAIN = "campus-recruitment.example.org"
@@ -36,14 +36,18 @@ IMAGE_ALT = {
 }
 
 
-@cache
 def environment():
+    return _environment(settings().email_templates)
+
+
+@cache
+def _environment(templates: Path):
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
     from recruitment_month.summary.content import cell
 
     env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
+        loader=FileSystemLoader(templates),
         autoescape=select_autoescape(["html.j2"]),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
