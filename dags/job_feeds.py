@@ -9,7 +9,7 @@ the same job seen on several platforms (deterministic cluster at load, fuzzy lin
 |---|---|
 | **Owner** | data-engineering |
 | **Schedule** | hourly, on data intervals (`[start, end)` of each hour, UTC; Beijing = UTC+8) |
-| **Inputs** | each platform's feed (`include/config/platforms.yaml`; connection `feed_<platform>`: host = base URL, password = bearer token) |
+| **Inputs** | each platform's feed (`include/config/platforms.yaml`; base URL in the entry; connection `feed_<code>`: password = bearer token, an optional host overrides the base URL) |
 | **Outputs** | raw pages `<data>/raw/feeds/<platform>/<interval>.jsonl.gz`; `stg_posting`, `stg_posting_seen`, `core_posting`, `core_posting_seen`, `core_posting_version`, `core_posting_link`, `audit_feed_quarantine`, `audit_quality_run`, `audit_load`; the Asset `job_postings` |
 
 **Tasks.** `platforms` lists the configured platforms; `extract` (mapped, one per platform, labelled by
