@@ -368,7 +368,7 @@ def render(report: CampaignReport, campaign: Campaign) -> Mail:
     context = {
         "c": content,
         "subject": content.subject,
-        "heading": f"校园招聘月活动总结 · {content.period}",
+        "heading": "校园招聘月活动总结",
         "accent": ACCENT,
         "ministry": campaign.ministry,
         "data_team": campaign.data_team,
