@@ -197,3 +197,16 @@ def test_the_final_report_comes_after_the_last_follow_up():
     last = WEEKS[-1]
     follow_ups = [r.at(last, TZ) for r in CAMPAIGN.reminders.follow_up]
     assert CAMPAIGN.final_report_at > max(follow_ups)
+
+
+def test_a_final_report_before_the_last_follow_up_is_a_configuration_error(tmp_path):
+    import yaml
+
+    data = yaml.safe_load(
+        config._path("RECRUITMENT_CAMPAIGN_FILE", "campaign.yaml").read_text(encoding="utf-8")
+    )
+    data["campaign"]["final_report"] = {"day_offset": 1, "time": "09:00"}  # before Saturday 10:00
+    path = tmp_path / "campaign.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(config.ConfigError, match="final_report is not after the last week's last follow-up"):
+        config.load_file(path, config._CampaignFile)
