@@ -72,6 +72,26 @@ class Ministry(_Strict):
     email: Email
 
 
+class Contact(_Strict):
+    """Someone the readers of the ministry's emails can ask: a name, an email address and a phone."""
+
+    name: str
+    email: Email
+    phone: str
+
+
+class FinalReport(_Strict):
+    """When the campaign's final report is sent: a day offset from the last reporting Friday and a
+    local time, after the last week's last follow-up reminder."""
+
+    day_offset: int = Field(default=3, ge=0, le=14)
+    time: ClockTime = "12:00"
+
+    def at(self, last_week_ending: date, tz: ZoneInfo) -> datetime:
+        hour, minute = (int(x) for x in self.time.split(":"))
+        return datetime.combine(last_week_ending + timedelta(days=self.day_offset), time(hour, minute), tz)
+
+
 class Recipients(_Strict):
     summary: list[Email] = Field(min_length=1)
     escalation: list[Email] = Field(min_length=1)
@@ -103,6 +123,10 @@ class Campaign(_Strict):
     key_industries: list[str] = Field(min_length=1)
     max_report_file_bytes: int = Field(gt=0)
     parse_limits: ParseLimits = ParseLimits()
+    # Who answers the ministry's readers' questions about the figures, and where the Data Docs are served.
+    data_team: Contact
+    data_docs_url: str | None = Field(default=None, pattern=r"^https?://")
+    final_report: FinalReport = FinalReport()
 
     @field_validator("timezone")
     @classmethod
@@ -123,6 +147,19 @@ class Campaign(_Strict):
         if self.last_week_ending < self.first_week_ending:
             raise ValueError("last_week_ending is before first_week_ending")
         return self
+
+    @model_validator(mode="after")
+    def _final_report_last(self) -> Campaign:
+        last = self.last_week_ending
+        steps = [self.deadline(last), *(r.at(last, self.tz) for r in self.reminders.follow_up)]
+        if self.final_report_at <= max(steps):
+            raise ValueError("final_report is not after the last week's last follow-up reminder")
+        return self
+
+    @property
+    def final_report_at(self) -> datetime:
+        """When the final report of the campaign is due, in the campaign's zone."""
+        return self.final_report.at(self.last_week_ending, self.tz)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -166,6 +203,10 @@ class Unit(_Strict):
     name_en: str
     short_names: list[str] = []
     contacts: list[Email] = Field(min_length=1)
+    # The person the ministry phones when the unit's report is outstanding and none of its reports
+    # names one (a report's 填报人 and 联系电话 come first).
+    contact_name: str | None = None
+    contact_phone: str | None = None
 
     @property
     def names(self) -> list[str]:

@@ -121,38 +121,6 @@ def mails_for(step: Step, pending: dict[str, str | None], campaign: Campaign, mo
                 html=html,
             )
         )
-    if step.kind == "follow_up" and pending:
-        listed = [
-            {
-                "code": c,
-                "name": units[c].name,
-                "status": "rejected" if n else "missing",
-                "note": n,
-                "contacts": units[c].contacts,
-            }
-            for c, n in sorted(pending.items())
-        ]
-        text, _ = _render(
-            "escalation",
-            html=False,
-            ministry=campaign.ministry,
-            moment_local=local(moment, campaign),
-            units=listed,
-            week_label=label,
-            deadline_local=deadline_local,
-            reminders_sent=1 + len(campaign.reminders.before_deadline) + step.number,
-            campaign_name=campaign.name,
-        )
-        mails.append(
-            Mail(
-                key=f"escalation/{campaign.code}/{step.week}/{step.name}",
-                kind="escalation",
-                subject_ref=str(step.week),
-                recipients=list(campaign.recipients.escalation),
-                subject=f"【校园招聘月】督办：{label}周报仍有{len(pending)}个单位未报送",
-                text=text,
-            )
-        )
     return mails
 
 
@@ -163,6 +131,7 @@ def run(engine: Engine, moment: datetime, window: timedelta = WINDOW) -> dict:
     a reminder still waiting in the outbox for a unit whose report has been accepted since is
     withdrawn: after a mail outage nobody is asked for a report they have already sent."""
     from recruitment_month import config, notifications
+    from recruitment_month.escalation import escalation_mail
 
     campaign = config.campaign()
     report = {}
@@ -171,7 +140,10 @@ def run(engine: Engine, moment: datetime, window: timedelta = WINDOW) -> dict:
             # Live status at send time: a unit that has submitted since the step's hour (a late run,
             # a rerun) is not written to.
             pending = outstanding(conn, campaign, step.week, max(moment, datetime.now(UTC)))
-            queued = notifications.enqueue(conn, mails_for(step, pending, campaign, moment), owner=OWNER)
+            mails = mails_for(step, pending, campaign, moment)
+            if step.kind == "follow_up" and pending:
+                mails.append(escalation_mail(conn, step, pending, moment))
+            queued = notifications.enqueue(conn, mails, owner=OWNER)
         report[f"{step.week}/{step.name}"] = {"units": sorted(pending), "queued": queued}
         log.info(
             "Reminder step %s of week %s: %d unit(s) outstanding %s; %d message(s) queued",

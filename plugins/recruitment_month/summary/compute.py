@@ -262,6 +262,8 @@ def compute(conn: Connection, week: date, as_of: datetime, *, version: int = 1) 
                     warnings=int(report["warning_count"]),
                     week={k: int(report[k]) for k in COUNT_KEYS},
                     cumulative={k: int(report[cumulative_key(k)]) for k in COUNT_KEYS},
+                    highlights=report["highlights"],
+                    problems=report["problems"],
                 )
             )
         else:

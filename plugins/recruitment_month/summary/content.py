@@ -18,6 +18,8 @@ from recruitment_month.reports.fields import BY_KEY, COUNT_FIELDS, COUNT_KEYS, d
 from recruitment_month.summary.model import STATUS_LABELS, WeeklySummary
 
 DASH = "—"
+# The label of the link to the data-quality reports (Great Expectations' Data Docs), for ministry readers.
+DATA_DOCS_LABEL = "数据质量校验报告"
 # The job fairs of the headline: online and offline special fairs together.
 FAIRS = ("job_fairs_online", "job_fairs_offline")
 # The counts shown per unit in the email (the workbook has them all).
@@ -41,6 +43,10 @@ RULE_LABELS = {
     "control_characters": "含控制字符(已删除)",
 }
 TOP_PROVINCES = 10
+# What the provinces wrote: the email quotes a few units, each text cut at a sentence end near this length.
+EXCERPT_UNITS = 5
+EXCERPT_CHARS = 80
+SENTENCE_ENDS = "。；！？;!?"
 STATUS_ORDER = {"missing": 0, "rejected": 1, "late": 2, "on_time": 3}
 
 
@@ -198,6 +204,15 @@ class Attention:
 
 
 @dataclass(frozen=True)
+class Excerpt:
+    """A short quotation of what one unit wrote, for the email (the workbook has the whole text)."""
+
+    unit: str
+    highlights: str
+    problems: str
+
+
+@dataclass(frozen=True)
 class Content:
     summary: WeeklySummary
     subject: str
@@ -210,6 +225,8 @@ class Content:
     attention: list[Attention]
     tables: dict[str, Table]
     notes: list[str] = field(default_factory=list)
+    excerpts: list[Excerpt] = field(default_factory=list)
+    data_docs_url: str | None = None  # the configured address, else the one the summary was computed with
 
     @property
     def status_counts(self) -> dict[str, int]:
@@ -598,6 +615,62 @@ def _trend_table(summary: WeeklySummary) -> Table:
     return Table(key="trend", sheet="趋势", title="全国逐周合计", columns=columns, rows=rows)
 
 
+def _clean(text: str | None) -> str:
+    """Free text on one line: runs of white space (line breaks included) become one space."""
+    return " ".join((text or "").split())
+
+
+def truncate(text: str | None, limit: int = EXCERPT_CHARS) -> str:
+    """``text`` on one line, cut to at most ``limit`` characters: at the last sentence end in the
+    second half of the limit when there is one, else at the limit, with "……" when anything was cut."""
+    text = _clean(text)
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    end = max(head.rfind(ch) for ch in SENTENCE_ENDS)
+    if end >= limit // 2:
+        return head[: end + 1] + "……"
+    return head.rstrip("，,、 ") + "……"
+
+
+def _texts_table(summary: WeeklySummary) -> Table:
+    rows = [
+        Row(
+            {
+                "code": u.code,
+                "name": u.name,
+                "week_ending": summary.week_ending,
+                "highlights": u.highlights or "",
+                "problems": u.problems or "",
+            }
+        )
+        for u in summary.units
+        if u.reported
+    ]
+    return Table(
+        key="texts",
+        sheet="典型做法与问题",
+        title="各单位报送的典型做法与存在问题",
+        columns=[
+            Column("code", "单位代码"),
+            Column("name", "单位"),
+            Column("week_ending", "统计截止日期"),
+            Column("highlights", "典型做法与成效"),
+            Column("problems", "存在问题与建议"),
+        ],
+        rows=rows,
+        empty="本周没有已报送单位的文字材料。",
+    )
+
+
+def _excerpts(summary: WeeklySummary) -> list[Excerpt]:
+    """A few units' texts for the email: those that wrote about problems first (what the ministry acts
+    on), then those with practices only, each in the units' order."""
+    written = [u for u in summary.units if u.reported and (_clean(u.highlights) or _clean(u.problems))]
+    written.sort(key=lambda u: not _clean(u.problems))
+    return [Excerpt(u.name, truncate(u.highlights), truncate(u.problems)) for u in written[:EXCERPT_UNITS]]
+
+
 def _lead(summary: WeeklySummary, figures: list[Figure]) -> str:
     s = summary
     parts = [f"本周报送已于{cn_moment(s.deadline)}（北京时间）截止。应报送的{s.expected}个单位中，"]
@@ -640,8 +713,9 @@ def _notes(summary: WeeklySummary) -> list[str]:
     return notes
 
 
-def build(summary: WeeklySummary) -> Content:
-    """Everything the email and the workbook say about ``summary``."""
+def build(summary: WeeklySummary, *, data_docs_url: str | None = None) -> Content:
+    """Everything the email and the workbook say about ``summary``; ``data_docs_url`` (the campaign's
+    configured address) replaces the Data Docs address the summary was computed with."""
     figures = _figures(summary)
     tables = [
         _status_table(summary),
@@ -651,6 +725,7 @@ def build(summary: WeeklySummary) -> Content:
         *_feed_tables(summary),
         _crosscheck_table(summary),
         _trend_table(summary),
+        _texts_table(summary),
     ]
     start = summary.week_ending - timedelta(days=6)
     return Content(
@@ -665,4 +740,6 @@ def build(summary: WeeklySummary) -> Content:
         attention=_attention(summary),
         tables={t.key: t for t in tables},
         notes=_notes(summary),
+        excerpts=_excerpts(summary),
+        data_docs_url=data_docs_url or summary.data_docs_url,
     )

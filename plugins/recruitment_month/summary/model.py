@@ -36,6 +36,9 @@ class UnitStatus:
     cumulative: dict[str, int] = field(default_factory=dict)  # count key -> cumulative value
     # Added for rendering: a short remark shown beside the status, e.g. why the last file was rejected.
     note: str | None = None
+    # What the unit wrote in its counted revision: 典型做法与成效 and 存在问题与建议 (free text).
+    highlights: str | None = None
+    problems: str | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:

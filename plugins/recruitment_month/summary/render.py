@@ -100,6 +100,8 @@ def _images(summary: WeeklySummary, charts: dict[str, bytes]) -> tuple[list[Inli
 
 def render_parts(content: Content, images: dict, campaign: Campaign, sheets: list[str]) -> tuple[str, str]:
     """The plain-text and the HTML body."""
+    from recruitment_month.summary.content import DATA_DOCS_LABEL
+
     env = environment()
     summary = content.summary
     context = {
@@ -109,6 +111,8 @@ def render_parts(content: Content, images: dict, campaign: Campaign, sheets: lis
         "accent": ACCENT,
         "ministry": campaign.ministry,
         "campaign_name": summary.campaign_name,
+        "data_team": campaign.data_team,
+        "data_docs_label": DATA_DOCS_LABEL,
         "images": images,
         "attachment_name": attachment_name(summary),
         "sheet_names": sheets,
@@ -134,7 +138,7 @@ def render_summary(
     from recruitment_month.summary import charts, content, workbook
 
     campaign = campaign or config.campaign()
-    built = content.build(summary)
+    built = content.build(summary, data_docs_url=campaign.data_docs_url)
     inline, image_context = _images(summary, charts.render_charts(summary))
     sheets = workbook.sheet_names(built)
     text, html = render_parts(built, image_context, campaign, sheets)

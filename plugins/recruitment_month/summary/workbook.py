@@ -15,10 +15,11 @@ Pure module: no Airflow import; openpyxl is imported inside the functions.
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from recruitment_month.summary.content import Content, Table, cell, fmt_change
+from recruitment_month.summary.content import DATA_DOCS_LABEL, Column, Content, Row, Table, cell, fmt_change
 from recruitment_month.summary.model import STATUS_LABELS
 from recruitment_month.xlsx import put
 
@@ -36,6 +37,7 @@ SHEET_ORDER = (
     "industries",
     "crosscheck",
     "trend",
+    "texts",
 )
 
 FORMATS = {
@@ -55,7 +57,7 @@ TONE_FILLS = {
     "rejected": "EFE6FF",
 }
 STATUS_FONTS = {"on_time": "1A7F37", "late": "B35900", "missing": "CF222E", "rejected": "8250DF"}
-WRAP_KEYS = {"note", "message", "flag"}
+WRAP_KEYS = {"note", "message", "flag", "highlights", "problems"}
 
 
 def _width(text: str) -> int:
@@ -108,53 +110,72 @@ def _finish(sheet: Worksheet, widths: list[int], header_lines: int = 1) -> None:
     sheet.print_title_rows = "1:1"
 
 
-def _write_table(sheet: Worksheet, table: Table) -> None:
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+@dataclass(frozen=True)
+class _RowStyle:
+    """How one row of a table is drawn: its fill, and whether it is the total row."""
+
+    fill: Any
+    is_total: bool
+
+
+def _row_style(table: Table, row: Row) -> _RowStyle:
+    from openpyxl.styles import PatternFill
+
+    fill = PatternFill("solid", fgColor=TONE_FILLS[row.tone]) if row.tone in TONE_FILLS else None
+    return _RowStyle(fill, row is table.total)
+
+
+def _write_cell(
+    sheet: Worksheet, position: tuple[int, int], column: Column, raw: Any, style: _RowStyle
+) -> str:
+    """Write one value of a table with its number format and style; returns the text it shows."""
+    from openpyxl.styles import Alignment, Border, Font, Side
+
+    value = _excel_value(raw, column.kind)
+    c = put(sheet, *position, value)
+    kind = _kind(column.kind, raw)
+    if kind in FORMATS and value is not None:
+        c.number_format = FORMATS[kind]
+    c.alignment = Alignment(wrap_text=column.key in WRAP_KEYS, vertical="top")
+    if style.fill is not None:
+        c.fill = style.fill
+    if column.kind == "status" and raw in STATUS_FONTS:
+        c.font = Font(bold=raw != "on_time", color=STATUS_FONTS[raw])
+    if style.is_total:
+        c.font = Font(bold=True)
+        c.border = Border(top=Side(style="thin", color="8C959F"))
+    if value is None:
+        return ""
+    return fmt_change(raw) if kind == "change" else cell(raw, column.kind)
+
+
+def _column_width(column: Column, content: int) -> int:
+    """A column's width from its widest shown value (``content``, padding included) and its header."""
+    header = _width(column.label)
+    if column.key in WRAP_KEYS:
+        return max(12, min(60, content))
+    if column.numeric:
+        return max(content, min(header + 2, 16), 8)
+    return max(content, min(header + 2, 24), 6)
+
+
+def write_table(sheet: Worksheet, table: Table) -> None:
+    from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
     columns = table.columns
     for col, column in enumerate(columns, start=1):
         put(sheet, 1, col, column.label)
     _style_header(sheet, 1, len(columns))
-    widths = [0] * len(columns)
-    lines = 1
+    shown = [0] * len(columns)
     rows = [*table.rows, *([table.total] if table.total else [])]
-    thin = Side(style="thin", color="8C959F")
     for r, row in enumerate(rows, start=2):
-        is_total = row is table.total
-        fill = PatternFill("solid", fgColor=TONE_FILLS[row.tone]) if row.tone in TONE_FILLS else None
+        style = _row_style(table, row)
         for col, column in enumerate(columns, start=1):
-            raw = row[column.key]
-            value = _excel_value(raw, column.kind)
-            c = put(sheet, r, col, value)
-            kind = _kind(column.kind, raw)
-            if kind in FORMATS and value is not None:
-                c.number_format = FORMATS[kind]
-            if column.key in WRAP_KEYS:
-                c.alignment = Alignment(wrap_text=True, vertical="top")
-            else:
-                c.alignment = Alignment(vertical="top")
-            if fill is not None:
-                c.fill = fill
-            if column.kind == "status" and raw in STATUS_FONTS:
-                c.font = Font(bold=raw != "on_time", color=STATUS_FONTS[raw])
-            if is_total:
-                c.font = Font(bold=True)
-                c.border = Border(top=thin)
-            shown = fmt_change(raw) if kind == "change" and raw is not None else cell(raw, column.kind)
-            if value is None:
-                shown = ""
-            widths[col - 1] = max(widths[col - 1], _width(shown))
-    for i, column in enumerate(columns):
-        header = _width(column.label)
-        content = widths[i] + 2
-        if column.key in WRAP_KEYS:
-            widths[i] = max(12, min(60, content))
-        elif column.numeric:
-            widths[i] = max(content, min(header + 2, 16), 8)
-        else:
-            widths[i] = max(content, min(header + 2, 24), 6)
-        lines = max(lines, -(-(header + 2) // widths[i]))
+            text = _write_cell(sheet, (r, col), column, row[column.key], style)
+            shown[col - 1] = max(shown[col - 1], _width(text))
+    widths = [_column_width(column, shown[i] + 2) for i, column in enumerate(columns)]
+    lines = max([1, *(-(-(_width(c.label) + 2) // w) for c, w in zip(columns, widths, strict=True))])
     if not rows:
         c = put(sheet, 2, 1, table.empty)
         c.font = Font(italic=True, color="57606A")
@@ -165,9 +186,7 @@ def _write_table(sheet: Worksheet, table: Table) -> None:
     _finish(sheet, widths, min(lines, 3))
 
 
-def _write_overview(sheet: Worksheet, content: Content) -> None:
-    from openpyxl.styles import Alignment, Font
-
+def _overview_status(content: Content) -> list[tuple[str, Any, str | None]]:
     s = content.summary
     tz = s.deadline.tzinfo
     items: list[tuple[str, Any, str | None]] = [
@@ -187,8 +206,13 @@ def _write_overview(sheet: Worksheet, content: Content) -> None:
         ("报送率", s.reporting_rate, "pct"),
         ("按时率", s.on_time_rate, "pct"),
     ]
-    for a in content.attention:
-        items.append((f"{a.label}单位", "、".join(a.units), None))
+    items += [(f"{a.label}单位", "、".join(a.units), None) for a in content.attention]
+    return items
+
+
+def _overview_figures(content: Content) -> list[tuple[str, Any, str | None]]:
+    s = content.summary
+    items: list[tuple[str, Any, str | None]] = []
     for f in content.figures:
         items.append((f"{f.label}（{f.unit}）本周", f.week, "int"))
         items.append((f"{f.label}（{f.unit}）累计", f.cumulative, "int"))
@@ -198,12 +222,17 @@ def _write_overview(sheet: Worksheet, content: Content) -> None:
         items.append(("招聘平台招聘人数（人）", s.feeds.openings, "int"))
         items.append(("跨平台重复率", s.feeds.duplicate_rate, "pct"))
     items.append(("数据质量提示（条）", len(s.warnings), "int"))
-    for i, line in enumerate(s.changes, start=1):
-        items.append((f"修订说明{i}", line, None))
-    if s.data_docs_url:
-        items.append(("数据质量校验详情", s.data_docs_url, None))
-    for i, line in enumerate(content.notes, start=1):
-        items.append((f"说明{i}", line, None))
+    items += [(f"修订说明{i}", line, None) for i, line in enumerate(s.changes, start=1)]
+    if content.data_docs_url:
+        items.append((DATA_DOCS_LABEL, content.data_docs_url, None))
+    items += [(f"说明{i}", line, None) for i, line in enumerate(content.notes, start=1)]
+    return items
+
+
+def write_items(sheet: Worksheet, items: list[tuple[str, Any, str | None]], link: str | None = None) -> None:
+    """A two-column sheet of labelled values (``kind`` gives a value's number format; None is text);
+    the value equal to ``link`` becomes a hyperlink."""
+    from openpyxl.styles import Alignment, Font
 
     put(sheet, 1, 1, "项目")
     put(sheet, 1, 2, "数值")
@@ -217,14 +246,16 @@ def _write_overview(sheet: Worksheet, content: Content) -> None:
         c.alignment = Alignment(
             horizontal="left" if kind is None else "right", vertical="top", wrap_text=kind is None
         )
+        if link and value == link:
+            c.hyperlink = link
+            c.font = Font(color="1F4E79", underline="single")
         width = max(width, _width(label))
     sheet.freeze_panes = "A2"
     _finish(sheet, [width + 2, 80])
-    if s.data_docs_url:
-        for row in sheet.iter_rows(min_row=2, min_col=2, max_col=2):
-            if row[0].value == s.data_docs_url:
-                row[0].hyperlink = s.data_docs_url
-                row[0].font = Font(color="1F4E79", underline="single")
+
+
+def _write_overview(sheet: Worksheet, content: Content) -> None:
+    write_items(sheet, _overview_status(content) + _overview_figures(content), content.data_docs_url)
 
 
 def sheet_names(content: Content) -> list[str]:
@@ -242,7 +273,7 @@ def build_workbook(content: Content):
     for key in SHEET_ORDER:
         if key in content.tables:
             table = content.tables[key]
-            _write_table(workbook.create_sheet(table.sheet), table)
+            write_table(workbook.create_sheet(table.sheet), table)
     s = content.summary
     properties = workbook.properties
     properties.title = content.subject
