@@ -39,6 +39,7 @@ from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
+from recruitment_month.approval import SignOffOperator
 from recruitment_month.assets import REPORTS
 from recruitment_month.dag_defaults import DEFAULT_ARGS
 from recruitment_month.tags import Tag
@@ -47,7 +48,7 @@ from recruitment_month.tags import Tag
 @dag(
     dag_id="friday_consolidation",
     schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("0 17 * * 5", timezone="Asia/Shanghai"), assets=REPORTS
+        timetable=CronTriggerTimetable("0 * * * *", timezone="Asia/Shanghai"), assets=REPORTS
     ),
     start_date=datetime(2022, 11, 1, tzinfo=UTC),
     catchup=False,
@@ -71,6 +72,40 @@ def friday_consolidation():
 
         return pipeline.consolidate(warehouse.engine(), logical_date or dag_run.run_after)
 
+    @task
+    def revision_digest(logical_date=None, dag_run=None) -> list[dict]:
+        from recruitment_month import warehouse
+        from recruitment_month.summary import pipeline
+
+        return pipeline.digest(warehouse.engine(), logical_date or dag_run.run_after)
+
+    @task.short_circuit(ignore_downstream_trigger_rules=False)
+    def sign_off_request() -> dict | None:
+        from airflow.sdk.configuration import conf
+
+        from recruitment_month import warehouse
+        from recruitment_month.summary import signoff
+
+        return signoff.request(
+            warehouse.engine(), conf.get("api", "base_url", fallback="http://localhost:8080")
+        )
+
+    sign_off = SignOffOperator(
+        task_id="sign_off",
+        subject="{{ ti.xcom_pull(task_ids='sign_off_request')['subject'] }}",
+        body="{{ ti.xcom_pull(task_ids='sign_off_request')['body'] }}",
+        retries=0,
+    )
+
+    @task(trigger_rule="all_done")
+    def apply_sign_off(request: dict | None, answer: dict | None) -> dict:
+        from recruitment_month import warehouse
+        from recruitment_month.summary import signoff
+
+        if not request:
+            return {"outcome": None, "keys": []}
+        return signoff.apply(warehouse.engine(), request["keys"], answer)
+
     @task(trigger_rule="all_done", execution_timeout=timedelta(minutes=15))
     def email_summaries() -> dict:
         from recruitment_month import warehouse
@@ -78,8 +113,10 @@ def friday_consolidation():
 
         return pipeline.deliver(warehouse.engine())
 
-    versions = consolidate()
-    collect_reports() >> versions >> email_summaries()
+    request = sign_off_request()
+    applied = apply_sign_off(request, sign_off.output)
+    collect_reports() >> consolidate() >> revision_digest() >> request >> sign_off >> applied
+    applied >> email_summaries()
 
 
 friday_consolidation()
