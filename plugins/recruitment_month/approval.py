@@ -10,6 +10,7 @@ Subject and body are templated from the request the previous task built.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from airflow.providers.standard.operators.hitl import HITLOperator
@@ -24,6 +25,9 @@ class SignOffOperator(HITLOperator):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("params", {"comment": Param("", type="string", title="意见（退回时请填写）")})
+        # Replaced by sign_off.timeout when the task runs; set here so that execution_timeout keeps
+        # limiting the task's own work instead of being taken for the wait.
+        kwargs.setdefault("response_timeout", timedelta(hours=4))
         super().__init__(options=[APPROVE, REJECT], multiple=False, **kwargs)
 
     def execute(self, context):

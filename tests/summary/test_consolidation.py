@@ -303,7 +303,12 @@ def revised_three_times(env):
     env.consolidate(at(SAT, 10))
     env.put("120000", "late.json", report("120000", WEEK1, 200), at(SAT, 13, 30))
     env.consolidate(at(SAT, 14))
-    env.put("110000", "a-corrected.json", report("110000", WEEK1, 100, graduates=99, graduates_cumulative=99), at(SAT, 19, 30))
+    env.put(
+        "110000",
+        "a-corrected.json",
+        report("110000", WEEK1, 100, graduates=99, graduates_cumulative=99),
+        at(SAT, 19, 30),
+    )
     versions = env.consolidate(at(SAT, 20))
     assert versions == [{"week_ending": WEEK1.isoformat(), "version": 4, "kind": "revised"}]
     return env

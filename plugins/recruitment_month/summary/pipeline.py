@@ -284,7 +284,9 @@ def deliver(engine: Engine) -> dict[str, int]:
 
     campaign = config.campaign()
     with engine.connect() as conn:
-        mailed = set(conn.execute(select(t.c.week_ending).where(t.c.campaign_code == campaign.code)).scalars())
+        mailed = set(
+            conn.execute(select(t.c.week_ending).where(t.c.campaign_code == campaign.code)).scalars()
+        )
     for v in all_versions(engine):
         week = date.fromisoformat(v["week_ending"])
         if v["version"] == 1 and week not in mailed:
