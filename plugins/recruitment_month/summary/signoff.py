@@ -117,7 +117,8 @@ def request(engine: Engine, base_url: str) -> dict | None:
         _line(r, pattern.format(base=base_url.rstrip("/"), week=r["week_ending"], version=r["version"]))
         for r in rows
     ]
-    timeout = campaign.sign_off.timeout
+    minutes = max(1, int(campaign.sign_off.timeout.total_seconds() // 60))
+    timeout = f"{minutes // 60}小时" if minutes % 60 == 0 else f"{minutes}分钟"
     policy = "先行发送并注明未经签发" if campaign.sign_off.on_timeout == "send_with_note" else "暂不发送"
     body = "\n".join(
         [
