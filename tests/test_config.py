@@ -337,3 +337,20 @@ def test_next_years_campaign_is_a_new_file(tmp_path, monkeypatch):
     assert campaign.code == "2024-grads"
     assert len(campaign.weeks) == 8
     assert campaign.weeks[0] == date(2023, 11, 10)
+
+
+def test_sign_off_is_off_as_shipped_and_needs_reviewers_when_required(tmp_path):
+    campaign = config.campaign()
+    assert campaign.sign_off.required is False
+    assert campaign.revision_digest_at == "09:00"
+    path = _write(tmp_path, "campaign.yaml", _set(["campaign", "sign_off", "required"], True))
+    with pytest.raises(ConfigError, match="no reviewers are named"):
+        load_file(path, config._CampaignFile)
+
+
+def test_the_digest_day_turns_at_the_digest_time():
+    campaign = config.campaign()
+    tz = ZoneInfo("Asia/Shanghai")
+    assert campaign.digest_day(datetime(2022, 11, 13, 8, 59, tzinfo=tz)) == date(2022, 11, 12)
+    assert campaign.digest_day(datetime(2022, 11, 13, 9, 0, tzinfo=tz)) == date(2022, 11, 13)
+    assert campaign.digest_day(datetime(2022, 11, 13, 1, 0, tzinfo=ZoneInfo("UTC"))) == date(2022, 11, 13)

@@ -106,6 +106,34 @@ class ParseLimits(_Strict):
     attempts: int = Field(default=3, ge=1, le=10)  # tries before the file is quarantined
 
 
+class Reviewer(_Strict):
+    """A person who signs off the national summary: their Airflow user id and name."""
+
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+
+
+class SignOff(_Strict):
+    """Whether the national summary waits for a reviewer's approval before it is sent (``sign_off``).
+
+    ``timeout`` is an ISO 8601 duration (``PT4H``) or ``HH:MM:SS``; without an answer by then,
+    ``on_timeout`` decides: ``send_with_note`` sends it saying it went out without sign-off, ``hold``
+    keeps it and alerts the data engineers. ``review_url`` is the page a reviewer opens to read the
+    rendered email: ``{base}`` is Airflow's ``[api] base_url``, ``{week}`` the week ending, ``{version}``."""
+
+    required: bool = False
+    reviewers: list[Reviewer] = []
+    timeout: timedelta = Field(default=timedelta(hours=4), gt=timedelta(0))
+    on_timeout: Literal["send_with_note", "hold"] = "hold"
+    review_url: str = "{base}/control-room/summary/{week}/{version}"
+
+    @model_validator(mode="after")
+    def _reviewers(self) -> SignOff:
+        if self.required and not self.reviewers:
+            raise ValueError("sign-off is required but no reviewers are named")
+        return self
+
+
 class Campaign(_Strict):
     code: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
     name: str
@@ -127,6 +155,9 @@ class Campaign(_Strict):
     data_team: Contact
     data_docs_url: str | None = Field(default=None, pattern=r"^https?://")
     final_report: FinalReport = FinalReport()
+    revision_digest_at: ClockTime = "09:00"
+    """Local time from which a day's digest of a closed week's revisions is mailed (one a week a day)."""
+    sign_off: SignOff = SignOff()
 
     @field_validator("timezone")
     @classmethod
@@ -190,6 +221,15 @@ class Campaign(_Strict):
             if moment <= self.deadline(week):
                 return week
         return None
+
+    def digest_day(self, moment: datetime) -> date:
+        """The latest day whose revision digest is due at ``moment`` (today once its digest time has
+        passed, yesterday before it)."""
+        hour, minute = (int(x) for x in self.revision_digest_at.split(":"))
+        local = moment.astimezone(self.tz)
+        if local.time() >= time(hour, minute):
+            return local.date()
+        return local.date() - timedelta(days=1)
 
     def latest_closed_week(self, moment: datetime) -> date | None:
         """The last week whose deadline has passed at ``moment``."""

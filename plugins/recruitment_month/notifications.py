@@ -4,7 +4,8 @@ A message is decided somewhere (a report accepted, a summary version stored, a r
 task failed) and written whole to ``audit_notification`` as *pending* by :func:`enqueue`, in the same
 transaction as that decision and before any connection to a server. :func:`deliver` then sends what is
 pending or failed, oldest first: it claims each row (a conditional update that only one delivery can
-win), sends it, and marks it *sent*. A server that is down leaves the rows *failed* with the error,
+win), sends it, and marks it *sent*. A message that waits for someone's approval (the national summary
+before its sign-off) is written *held*: delivery skips it until :func:`release` makes it pending. A server that is down leaves the rows *failed* with the error,
 and the next delivery of any later run sends them, so an outage of any length delays messages and
 loses none. A claim older than ``LEASE`` (the process died mid-send) is taken over; the Message-ID is
 derived from the key, so even that rare second copy is one mail clients recognise as the same.
@@ -191,7 +192,7 @@ def chat_body(message: Chat) -> bytes:
     return json.dumps({"title": message.title, "text": message.text}, ensure_ascii=False).encode()
 
 
-def _row(message: Mail | Chat, owner: str, sender: str, now: datetime) -> dict:
+def _row(message: Mail | Chat, owner: str, sender: str, now: datetime, status: str = "pending") -> dict:
     from recruitment_month.text import one_line
 
     if isinstance(message, Chat):
@@ -206,7 +207,7 @@ def _row(message: Mail | Chat, owner: str, sender: str, now: datetime) -> dict:
         "subject_ref": message.subject_ref[:120],
         "recipients": recipients,
         "subject": one_line(subject, limit=1000),
-        "status": "pending",
+        "status": status,
         "attempts": 0,
         "created_at": now,
         "channel": channel,
@@ -215,9 +216,10 @@ def _row(message: Mail | Chat, owner: str, sender: str, now: datetime) -> dict:
     }
 
 
-def enqueue(conn: Connection, messages: list[Mail | Chat], *, owner: str) -> int:
-    """Write each message whole to the outbox as *pending*, in the caller's transaction; a key
-    already there (whatever its status) is left as it is. Returns how many were new."""
+def enqueue(conn: Connection, messages: list[Mail | Chat], *, owner: str, held: bool = False) -> int:
+    """Write each message whole to the outbox as *pending* (*held* with ``held``: not sent until
+    :func:`release`), in the caller's transaction; a key already there (whatever its status) is left
+    as it is. Returns how many were new."""
     from sqlalchemy import select
 
     from recruitment_month import config, warehouse
@@ -234,10 +236,34 @@ def enqueue(conn: Connection, messages: list[Mail | Chat], *, owner: str) -> int
         if message.key in seen:
             continue
         seen.add(message.key)
-        rows.append(_row(message, owner, sender, now))
+        rows.append(_row(message, owner, sender, now, "held" if held else "pending"))
     if rows:
         warehouse.insert_ignore(conn, t, rows, ["message_key"])
     return len(rows)
+
+
+def release(conn: Connection, keys: list[str], *, rewritten: list[Mail] | None = None) -> int:
+    """Make the *held* messages of ``keys`` pending, in the caller's transaction; ``rewritten`` replaces
+    the content of some of them first (same key: a note added). A message that is not held (released
+    already, or never held) is left as it is. Returns how many were released."""
+    from sqlalchemy import update
+
+    from recruitment_month import config
+    from recruitment_month.schema import audit_notification as t
+
+    for message in rewritten or []:
+        row = _row(message, "", config.campaign().sender, datetime.now(UTC))
+        conn.execute(
+            update(t)
+            .where(t.c.message_key == message.key, t.c.status == "held")
+            .values(body=row["body"], subject=row["subject"], recipients=row["recipients"])
+        )
+    if not keys:
+        return 0
+    result = conn.execute(
+        update(t).where(t.c.message_key.in_(keys), t.c.status == "held").values(status="pending")
+    )
+    return result.rowcount
 
 
 def _permanent(exc: Exception) -> bool:

@@ -235,6 +235,7 @@ audit_notification = Table(
     Column("recipients", JSON, nullable=False),
     Column("subject", Text, nullable=False),
     # pending | sending (claimed by a delivery) | sent | failed (retried) | undeliverable (refused for good)
+    # | held (waiting for sign-off: delivery skips it until it is released)
     Column("status", String(12), nullable=False),
     Column("attempts", Integer, nullable=False),
     Column("message_id", Text),
@@ -419,6 +420,27 @@ mart_summary_unit = Table(
     Column("revision", Integer),
     Column("warnings", Integer, nullable=False),
     *_count_columns(nullable=True),  # empty for a unit that has not reported
+)
+
+# One row per summary email decided for the ministry: the preliminary version, or a day's digest of a
+# week's revisions (holding the latest version, its changes counted from ``base_version``), and its
+# sign-off (not_required | waiting | approved | rejected | sent_without_sign_off | held_without_sign_off).
+mart_summary_mailing = Table(
+    "mart_summary_mailing",
+    metadata,
+    Column("message_key", String(300), primary_key=True),  # the email's key in audit_notification
+    Column("campaign_code", String(32), nullable=False),
+    Column("week_ending", Date, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("kind", String(12), nullable=False),  # preliminary | digest
+    Column("digest_date", Date),  # the day of a digest (Beijing)
+    Column("base_version", Integer),  # the version last mailed, that a digest's changes are against
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sign_off", String(24), nullable=False),
+    Column("signed_off_by", Text),  # the reviewer's Airflow user (id and name) who answered
+    Column("signed_off_at", UTCDateTime),
+    Column("sign_off_comment", Text),
+    Index("ix_mart_summary_mailing_week", "campaign_code", "week_ending", "version"),
 )
 
 mart_summary_national = Table(

@@ -69,8 +69,10 @@ def env(warehouse_url, mail_sink, tmp_path, monkeypatch):
                 return reports.catch_up(engine, run_id=f"r{self.runs}")
 
         def consolidate(self, moment):
+            """A friday_consolidation run at ``moment``: versions, then the digests due, then delivery."""
             self.collect(moment)
             versions = pipeline.consolidate(engine, moment)
+            self.digests = pipeline.digest(engine, moment)
             pipeline.deliver(engine)
             return versions
 
@@ -146,9 +148,14 @@ def test_a_late_report_yields_one_revised_summary_with_the_right_changes(env):
     assert {u.code: u.status for u in revised.units}["440000"] == "late"
     assert "广东省：未报送 → 逾期报送" in revised.changes
     assert "全国线上专场招聘会(场)本周：100 → 1,100" in revised.changes
+    # stored after Saturday's 09:00 digest: mailed with Sunday's
+    assert not [m for m in env.mails("weekly_summary") if "修订" in m["Subject"]]
+    env.consolidate(at(WEEK1 + timedelta(days=2), 9))
     (mail,) = [m for m in env.mails("weekly_summary") if "修订" in m["Subject"]]
+    assert mail["X-Recruitment-Message-Key"] == "weekly_summary/2022-11-11/digest/2022-11-13"
     html = mail.get_body(("html",)).get_content()
-    assert "广东省：未报送 → 逾期报送" in html
+    assert "广东省（逾期报送）" in html
+    assert "全国线上专场招聘会(场)本周：100 → 1,100" in html
     with env.engine.connect() as conn:
         kept = conn.execute(
             select(schema.mart_weekly_summary.c.version, schema.mart_weekly_summary.c.kind)
@@ -267,3 +274,125 @@ def test_a_stored_version_renders_in_beijing_time(env):
     text = mail.get_body(("plain",)).get_content()
     assert "17:00" in text
     assert "09:00" not in text
+
+
+# --- Revision digest: at most one revised summary a week a day ------------------------------------
+
+SAT, SUN, MON = (WEEK1 + timedelta(days=n) for n in (1, 2, 3))
+
+
+def _summary_keys(env) -> list[str]:
+    return [m["X-Recruitment-Message-Key"] for m in env.mails("weekly_summary")]
+
+
+def _mailings(env) -> list[tuple]:
+    with env.engine.connect() as conn:
+        t = schema.mart_summary_mailing
+        return conn.execute(
+            select(t.c.message_key, t.c.version, t.c.base_version, t.c.sign_off).order_by(t.c.message_key)
+        ).all()
+
+
+@pytest.fixture
+def revised_three_times(env):
+    """The preliminary at the deadline, then three revisions on Saturday: two late reports and a
+    correction of an on-time one."""
+    first = report("110000", WEEK1, 100)
+    env.put("110000", "a.json", first, at(WEEK1, 10))
+    env.consolidate(at(WEEK1, 17))
+    env.put("440000", "late.json", report("440000", WEEK1, 1000), at(SAT, 9, 30))
+    env.consolidate(at(SAT, 10))
+    env.put("120000", "late.json", report("120000", WEEK1, 200), at(SAT, 13, 30))
+    env.consolidate(at(SAT, 14))
+    env.put(
+        "110000",
+        "a-corrected.json",
+        report("110000", WEEK1, 100, graduates=99, graduates_cumulative=99),
+        at(SAT, 19, 30),
+    )
+    versions = env.consolidate(at(SAT, 20))
+    assert versions == [{"week_ending": WEEK1.isoformat(), "version": 4, "kind": "revised"}]
+    return env
+
+
+def test_several_revisions_in_a_day_make_one_digest_with_the_latest_figures_and_every_change(
+    revised_three_times,
+):
+    env = revised_three_times
+    assert _summary_keys(env) == [f"weekly_summary/{WEEK1}/v1"]  # revisions are stored, not mailed
+    env.consolidate(at(SUN, 9))
+    assert env.digests == [
+        {
+            "week_ending": WEEK1.isoformat(),
+            "version": 4,
+            "since": 1,
+            "key": f"weekly_summary/{WEEK1}/digest/{SUN}",
+        }
+    ]
+    digest_mail = env.mails(f"weekly_summary/{WEEK1}/digest/")
+    assert len(digest_mail) == 1
+    mail = digest_mail[0]
+    assert "修订第4版" in mail["Subject"]
+    assert "已报3/32" in mail["Subject"]  # the latest figures
+    text = mail.get_body(("plain",)).get_content()
+    html = mail.get_body(("html",)).get_content()
+    for body in (text, html):
+        assert "与上次发送的版本（第1版）相比" in body
+        assert "新报送单位（2个）" in body
+        assert "广东省（逾期报送）" in body
+        assert "天津市（逾期报送）" in body
+        assert "已报送单位：1/32 → 3/32" in body
+        assert "北京市（参与毕业生(人次)）" in body  # which figure changed, for whom
+    # headline figures first, then the account of the changes, then the tables
+    assert html.index('id="kpi-rates"') < html.index('id="digest"') < html.index('id="status"')
+    assert _mailings(env) == [
+        (f"weekly_summary/{WEEK1}/digest/{SUN}", 4, 1, "not_required"),
+        (f"weekly_summary/{WEEK1}/v1", 1, None, "not_required"),
+    ]
+
+
+def test_no_digest_on_a_day_without_changes_and_a_rerun_sends_nothing(revised_three_times):
+    env = revised_three_times
+    env.consolidate(at(SUN, 9))
+    sent = _summary_keys(env)
+    env.consolidate(at(SUN, 9))  # the same run again
+    env.consolidate(at(SUN, 15))
+    env.consolidate(at(MON, 9))  # a day without changes
+    pipeline.deliver(env.engine)
+    assert env.digests == []
+    assert _summary_keys(env) == sent
+    assert len(sent) == 2
+
+
+def test_a_version_stored_after_the_days_digest_waits_for_the_next_one(revised_three_times):
+    env = revised_three_times
+    env.consolidate(at(SUN, 9))
+    env.put("130000", "late.json", report("130000", WEEK1, 300), at(SUN, 11))
+    env.consolidate(at(SUN, 12))
+    assert env.digests == []  # Sunday's digest went already
+    env.consolidate(at(MON, 9))
+    assert [(d["version"], d["since"]) for d in env.digests] == [(5, 4)]
+    mail = env.mails(f"weekly_summary/{WEEK1}/digest/{MON}")[0]
+    text = mail.get_body(("plain",)).get_content()
+    assert "与上次发送的版本（第4版）相比" in text
+    assert "河北省（逾期报送）" in text
+    assert "广东省" not in text.split("一、报送情况")[0]  # already mailed on Sunday
+
+
+def test_a_digest_after_an_outage_goes_once(revised_three_times, closed_port, monkeypatch, mail_sink):
+    env = revised_three_times
+    up = json.dumps(mail_sink.connection)
+    down = json.dumps({**mail_sink.connection, "port": closed_port})
+    # No run at all on Sunday (Airflow down); Monday 10:00 the mail server is down too.
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", down)
+    from recruitment_month.notifications import DeliveryError
+
+    with pytest.raises(DeliveryError):
+        env.consolidate(at(MON, 10))
+    assert [(d["version"], d["since"]) for d in env.digests] == [(4, 1)]
+    with pytest.raises(DeliveryError):
+        env.consolidate(at(MON, 11))
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", up)
+    env.consolidate(at(MON, 12))
+    env.consolidate(at(MON + timedelta(days=1), 9))
+    assert _summary_keys(env) == [f"weekly_summary/{WEEK1}/v1", f"weekly_summary/{WEEK1}/digest/{MON}"]

@@ -1,4 +1,4 @@
-"""friday_consolidation's steps: consolidate (preliminary and revised versions into the mart), email.
+"""friday_consolidation's steps: consolidate (preliminary and revised versions into the mart), digest, email.
 
 ``consolidate(engine, moment)`` looks at every campaign week whose deadline has passed at ``moment``:
 a week without a summary gets its preliminary one (computed as of the deadline); a week with one is
@@ -6,15 +6,20 @@ recomputed as of ``moment`` and, when its fingerprint differs from the last vers
 version listing what changed. Nothing changes → nothing is written and nothing is sent, so the task
 can run at every report Asset event and be cleared at will.
 
-A version and its email are one transaction: the email is written to the outbox as *pending* together
-with the version, and ``deliver`` sends whatever the outbox holds, so a version stored while the mail
+The preliminary version and its email are one transaction: the email is written to the outbox together
+with the version and a record of the mailing (``mart_summary_mailing``). A revised version is stored
+alone: ``digest(engine, moment)`` mails, from the campaign's ``revision_digest_at`` each day, one email
+per week whose latest version (stored by then) is newer than the one last mailed, holding that version
+and what changed since (``summary/digest.py``), keyed by the week and the day, with its record, in one
+transaction. When the campaign requires sign-off the email is written *held* and waits for it
+(``summary/signoff.py``). ``deliver`` sends whatever the outbox holds, so an email decided while the mail
 server was down goes out with the next run that reaches it.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING
 
 from recruitment_month.reports.fields import COUNT_KEYS, cumulative_key
@@ -22,6 +27,7 @@ from recruitment_month.reports.fields import COUNT_KEYS, cumulative_key
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
+    from recruitment_month.config import Campaign
     from recruitment_month.summary.model import WeeklySummary
 
 log = logging.getLogger(__name__)
@@ -105,9 +111,8 @@ def consolidate(engine: Engine, moment: datetime) -> list[dict]:
     """Write the versions due at ``moment``; returns [{week_ending, version, kind}] of the new ones."""
     from dataclasses import replace
 
-    from recruitment_month import config, notifications
+    from recruitment_month import config
     from recruitment_month.summary import compute
-    from recruitment_month.summary.render import render_summary
 
     campaign = config.campaign()
     created = []
@@ -127,7 +132,8 @@ def consolidate(engine: Engine, moment: datetime) -> list[dict]:
                 summary = replace(summary, changes=compute.changes(last["payload"], summary))
                 kind = "revised"
             _store(conn, campaign.code, summary, kind)
-            notifications.enqueue(conn, [render_summary(summary)], owner=OWNER)
+            if kind == "preliminary":
+                _mail(conn, campaign, summary, {"kind": kind})
         log.info(
             "Week %s: %s summary v%d — %d/%d reported (%d on time), %d changes",
             week,
@@ -140,6 +146,114 @@ def consolidate(engine: Engine, moment: datetime) -> list[dict]:
         )
         created.append({"week_ending": week.isoformat(), "version": summary.version, "kind": kind})
     return created
+
+
+def _mail(conn: Connection, campaign: Campaign, summary: WeeklySummary, record: dict) -> None:
+    """Enqueue ``summary``'s email (held when the campaign requires sign-off) and record the mailing,
+    in the caller's transaction. ``record``: kind, and for a digest its key, day and base version."""
+    from recruitment_month import notifications, schema
+    from recruitment_month.summary.digest import Mailing
+    from recruitment_month.summary.render import message_key, render_summary
+
+    mailing = record.get("mailing") or Mailing(key=message_key(summary))
+    required = campaign.sign_off.required
+    notifications.enqueue(conn, [render_summary(summary, mailing=mailing)], owner=OWNER, held=required)
+    conn.execute(
+        schema.mart_summary_mailing.insert(),
+        {
+            "message_key": mailing.key,
+            "campaign_code": campaign.code,
+            "week_ending": summary.week_ending,
+            "version": summary.version,
+            "kind": record["kind"],
+            "digest_date": record.get("digest_date"),
+            "base_version": mailing.digest.since if mailing.digest else None,
+            "created_at": datetime.now(UTC),
+            "sign_off": "waiting" if required else "not_required",
+        },
+    )
+
+
+RELEASED = ("not_required", "approved", "sent_without_sign_off")
+
+
+def _mailed(conn: Connection, campaign_code: str, week: date) -> tuple[int | None, int | None]:
+    """The newest version of the week with a mailing of any outcome, and the newest one that went out."""
+    from sqlalchemy import func, select
+
+    from recruitment_month.schema import mart_summary_mailing as t
+
+    week_rows = (t.c.campaign_code == campaign_code, t.c.week_ending == week)
+    newest = conn.execute(select(func.max(t.c.version)).where(*week_rows)).scalar()
+    sent = conn.execute(select(func.max(t.c.version)).where(*week_rows, t.c.sign_off.in_(RELEASED))).scalar()
+    return newest, sent
+
+
+def _stored(conn: Connection, campaign_code: str, week: date, version: int | None = None, until=None):
+    """A stored version's (version, payload): ``version``, or the newest stored by ``until``."""
+    from sqlalchemy import select
+
+    from recruitment_month.schema import mart_weekly_summary as m
+
+    query = select(m.c.version, m.c.payload).where(
+        m.c.campaign_code == campaign_code, m.c.week_ending == week
+    )
+    if version is not None:
+        query = query.where(m.c.version == version)
+    if until is not None:
+        query = query.where(m.c.as_of <= until)
+    return conn.execute(query.order_by(m.c.version.desc()).limit(1)).first()
+
+
+def _digest_week(conn: Connection, campaign: Campaign, week: date, day: date) -> dict | None:
+    """Enqueue the week's digest of ``day`` if one is due; returns what was mailed, or None."""
+    from dataclasses import replace
+
+    from sqlalchemy import select
+
+    from recruitment_month.schema import mart_summary_mailing as t
+    from recruitment_month.summary import digest
+    from recruitment_month.summary.compute import from_payload
+
+    hour, minute = (int(x) for x in campaign.revision_digest_at.split(":"))
+    latest = _stored(conn, campaign.code, week, until=datetime.combine(day, time(hour, minute), campaign.tz))
+    newest, sent = _mailed(conn, campaign.code, week)
+    if latest is None or newest is None or latest.version <= newest:
+        return None  # nothing stored since the last mailing (or the preliminary has not been mailed)
+    key = digest.digest_key(week.isoformat(), day.isoformat())
+    if conn.execute(select(t.c.message_key).where(t.c.message_key == key)).first():
+        return None  # this day's digest went already: the newer version waits for tomorrow's
+    base = _stored(conn, campaign.code, week, version=sent or newest)
+    mailing = digest.Mailing(key=key, digest=digest.compare(base.payload, latest.payload))
+    summary = replace(from_payload(latest.payload), changes=[])
+    _mail(conn, campaign, summary, {"kind": "digest", "digest_date": day, "mailing": mailing})
+    return {"week_ending": week.isoformat(), "version": latest.version, "since": base.version, "key": key}
+
+
+def digest(engine: Engine, moment: datetime) -> list[dict]:
+    """Enqueue the revision digests due at ``moment``: for the latest day whose ``revision_digest_at``
+    has passed, one per closed week whose newest version stored by then is newer than the one last
+    mailed. Rerun, or run again the same day: nothing new. Returns [{week_ending, version, since, key}]."""
+    from recruitment_month import config
+
+    campaign = config.campaign()
+    day = campaign.digest_day(moment)
+    mailed = []
+    for week in campaign.weeks:
+        if campaign.deadline(week) > moment:
+            break
+        with engine.begin() as conn:
+            done = _digest_week(conn, campaign, week, day)
+        if done:
+            log.info(
+                "Week %s: digest of %s holds v%d (changes since v%d)",
+                week,
+                day,
+                done["version"],
+                done["since"],
+            )
+            mailed.append(done)
+    return mailed
 
 
 def load_summary(engine: Engine, week: date, version: int) -> WeeklySummary:
@@ -160,21 +274,25 @@ def load_summary(engine: Engine, week: date, version: int) -> WeeklySummary:
 
 
 def deliver(engine: Engine) -> dict[str, int]:
-    """Send what the outbox holds for this DAG (and the alerts), oldest first. A stored version whose
-    email is not in the outbox at all (stored before the outbox existed) is rendered and added first."""
+    """Send what the outbox holds for this DAG (and the alerts), oldest first; a summary held for
+    sign-off waits for it. A week whose versions were stored with no mailing at all (before the
+    outbox existed) gets its preliminary email first."""
     from sqlalchemy import select
 
-    from recruitment_month import notifications
-    from recruitment_month.schema import audit_notification as t
-    from recruitment_month.summary.render import render_summary, version_key
+    from recruitment_month import config, notifications
+    from recruitment_month.schema import mart_summary_mailing as t
 
+    campaign = config.campaign()
     with engine.connect() as conn:
-        known = set(conn.execute(select(t.c.message_key).where(t.c.kind == "weekly_summary")).scalars())
+        mailed = set(
+            conn.execute(select(t.c.week_ending).where(t.c.campaign_code == campaign.code)).scalars()
+        )
     for v in all_versions(engine):
-        if version_key(v["week_ending"], v["version"]) not in known:
-            summary = load_summary(engine, date.fromisoformat(v["week_ending"]), v["version"])
+        week = date.fromisoformat(v["week_ending"])
+        if v["version"] == 1 and week not in mailed:
+            summary = load_summary(engine, week, 1)
             with engine.begin() as conn:
-                notifications.enqueue(conn, [render_summary(summary)], owner=OWNER)
+                _mail(conn, campaign, summary, {"kind": "preliminary"})
     return notifications.deliver(engine, [OWNER, notifications.ALERTS])
 
 

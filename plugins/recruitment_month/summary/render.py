@@ -24,6 +24,7 @@ from recruitment_month.settings import settings
 if TYPE_CHECKING:
     from recruitment_month.config import Campaign
     from recruitment_month.summary.content import Content
+    from recruitment_month.summary.digest import Mailing
     from recruitment_month.summary.model import WeeklySummary
 
 ACCENT = "#1f4e79"
@@ -98,8 +99,10 @@ def _images(summary: WeeklySummary, charts: dict[str, bytes]) -> tuple[list[Inli
     return images, context
 
 
-def render_parts(content: Content, images: dict, campaign: Campaign, sheets: list[str]) -> tuple[str, str]:
-    """The plain-text and the HTML body."""
+def render_parts(
+    content: Content, images: dict, campaign: Campaign, sheets: list[str], mailing: Mailing | None = None
+) -> tuple[str, str]:
+    """The plain-text and the HTML body (with what ``mailing`` adds: a digest's changes, a note)."""
     from recruitment_month.summary.content import DATA_DOCS_LABEL
 
     env = environment()
@@ -116,6 +119,7 @@ def render_parts(content: Content, images: dict, campaign: Campaign, sheets: lis
         "images": images,
         "attachment_name": attachment_name(summary),
         "sheet_names": sheets,
+        "mailing": mailing,
     }
     text = env.get_template("summary.txt.j2").render(**context)
     text = re.sub(r"\n{3,}", "\n\n", text)
@@ -128,8 +132,10 @@ def render_summary(
     *,
     campaign: Campaign | None = None,
     recipients: list[str] | None = None,
+    mailing: Mailing | None = None,
 ) -> Mail:
-    """The summary email, keyed ``weekly_summary/<week_ending>/v<version>`` in the notification ledger.
+    """The summary email, keyed ``weekly_summary/<week_ending>/v<version>`` in the notification ledger
+    (or ``mailing.key``: a revision digest, with its account of the changes, or a note).
 
     ``campaign`` (default: the configured one) gives the ministry's contact line; ``recipients``
     default to the campaign's ``recipients.summary``.
@@ -141,9 +147,9 @@ def render_summary(
     built = content.build(summary, data_docs_url=campaign.data_docs_url)
     inline, image_context = _images(summary, charts.render_charts(summary))
     sheets = workbook.sheet_names(built)
-    text, html = render_parts(built, image_context, campaign, sheets)
+    text, html = render_parts(built, image_context, campaign, sheets, mailing)
     return Mail(
-        key=message_key(summary),
+        key=mailing.key if mailing else message_key(summary),
         kind="weekly_summary",
         subject_ref=summary.week_ending.isoformat(),
         recipients=list(recipients if recipients is not None else campaign.recipients.summary),
