@@ -507,3 +507,13 @@ def test_a_first_load_without_items_stores_nothing_and_the_next_one_is_still_a_f
     report = load.load(engine, platform, _items(simulator, "lagou"), since=SINCE, until=UNTIL)
     assert report.new == report.staged > 0
     assert _count(engine, schema.core_posting) == _count(engine, schema.core_posting_seen) == report.new
+
+
+def test_every_merge_file_is_a_step_in_its_order_and_every_step_a_file():
+    """The merge runs the files the code names, in order: a file added without its step (or a step
+    without its file) is caught here, not by a load that skips it."""
+    merge = sorted(path.stem for path in (warehouse.SQL_DIR / "merge").glob("*.sql"))
+    first = sorted(path.stem for path in (warehouse.SQL_DIR / "first_load").glob("*.sql"))
+    assert merge == list(load.MERGE_STEPS)
+    assert first == list(load.FIRST_LOAD_STEPS)
+    assert load.merge_steps(first=False) == [f"merge/{name}" for name in merge]

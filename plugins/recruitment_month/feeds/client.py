@@ -61,7 +61,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -152,9 +152,6 @@ class ClientSettings:
         """The settings of ``platform`` with the base URL and token of its Airflow connection."""
         base_url, token = connection_for(platform)
         return cls.for_platform(platform, base_url=base_url, token=token, **tuning)
-
-    def tuned(self, **changes: Any) -> ClientSettings:
-        return replace(self, **changes)
 
     @property
     def code(self) -> str:

@@ -292,11 +292,6 @@ def validate(
     return [p for i, p in enumerate(postings) if i not in bad], quarantined, warnings
 
 
-def known_items(conn: Connection, platform_code: str) -> dict[str, str]:
-    """Item hash → posting id, of the item each of the platform's postings was last delivered as."""
-    return storage_for(conn.engine).known_items(conn, platform_code)
-
-
 # The merge from staging, in order: include/sql/merge/<step>.sql. Each is set-based and touches only
 # rows it changes, so rerunning a load changes nothing; all run in one transaction that holds the
 # platform's lock, so NOT EXISTS is safe and cheaper than ON CONFLICT.

@@ -1195,24 +1195,26 @@ def _normalise_jsonld(item: dict, platform: Platform) -> tuple[dict | None, list
     else:
         employer, credit = org, None
     region, city = _location(get("jobLocation"))
-    raw = _RawPosting(
-        posting_id=get("identifier"),
-        title=title,
-        employer=employer,
-        credit=credit,
-        region=region,
-        city=city,
-        salary=get("baseSalary"),
-        posted=get("datePosted"),
-        valid=get("validThrough"),
-        employment=get("employmentType"),
-        education=get("educationRequirements"),
-        industry=get("industry"),
-        openings=get("totalJobOpenings"),
-        description=get("description"),
-        url=get("url"),
-        modified=get("dateModified"),
-        occupation=get("occupationalCategory"),
+    raw = _RawPosting._make(  # positional, in _RawPosting's order: a tuple built in C
+        (
+            get("identifier"),
+            title,
+            employer,
+            credit,
+            region,
+            city,
+            get("baseSalary"),
+            get("datePosted"),
+            get("validThrough"),
+            get("employmentType"),
+            get("educationRequirements"),
+            get("industry"),
+            get("totalJobOpenings"),
+            get("description"),
+            get("url"),
+            get("dateModified"),
+            get("occupationalCategory"),
+        )
     )
     return _build(platform, raw, _JSONLD_FIELDS, ("hiringOrganization", renamed) if renamed else None)
 
@@ -1283,8 +1285,8 @@ def _normalise_flat(item: dict, platform: Platform) -> tuple[dict | None, list[P
                 if value is not None and renamed is None:
                     renamed = (key, name)
             values.append(value)
-    # In _FLAT_FIELDS' order, which is _RawPosting's (a flat feed has no occupation).
-    return _build(platform, _RawPosting(*values), names, renamed)
+    values.append(None)  # in _FLAT_FIELDS' order, which is _RawPosting's; a flat feed has no occupation
+    return _build(platform, _RawPosting._make(values), names, renamed)
 
 
 class _RawPosting(NamedTuple):
@@ -1330,30 +1332,38 @@ def _build(
     posting_id, title, employer, modified = _identity_fields(raw, source, problems)
     no_identity = bool(problems)
     # Every other field: a defect sets that field aside (None) with a warning; the posting is kept.
-    credit, credit_kept = _credit_field(raw.credit, problems)
-    lo, hi, flagged = _salary_field(platform, raw.salary, problems)
-    posted, valid = _date_fields(raw, source, problems)
+    credit, credit_kept, lo, hi, flagged, posted, valid = _other_fields(platform, raw, source, problems)
     if no_identity:  # quarantined, with every reason at once
         return None, problems
-    province_code, city = _place_field(raw, problems)
+    province_code, city, where = _place(raw.region, raw.city)
+    if where is not None:
+        problems.append(
+            Problem("region_unknown", WARN, where, field="province_code", value=_show(raw.region or raw.city))
+        )
     if renamed is not None:
         problems.append(_renamed(*renamed))
-    openings = _openings_field(raw.openings, problems)
-    texts = _control_free(
-        _Texts(posting_id, title, employer, city, _text(raw.url), _description(raw.description), credit_kept),
-        problems,
-    )
-    if texts is None:
-        return None, problems
+    openings, warning = _openings(raw.openings)
+    if warning is not None:
+        problems.append(
+            Problem("openings_invalid", WARN, warning, field="openings", value=_show(raw.openings))
+        )
+    texts = (posting_id, title, employer, city, _text(raw.url), _description(raw.description), credit_kept)
+    # Control characters (PostgreSQL refuses NUL in text): isprintable() is one C pass and true for
+    # nearly every posting; only text it doubts is searched, and only text that holds one is rewritten.
+    if not "".join(filter(None, texts)).isprintable():
+        texts = _control_free(_Texts._make(texts), problems)
+        if texts is None:
+            return None, problems
+    posting_id, title, employer, city, url, description, credit_kept = texts
     return {
         "platform_code": platform.code,
-        "posting_id": texts.posting_id,
-        "title": texts.title,
-        "title_key": _title_key(texts.title),
-        "employer_name": texts.employer_name,
+        "posting_id": posting_id,
+        "title": title,
+        "title_key": _title_key(title),
+        "employer_name": employer,
         "employer_credit_code": credit,
         "province_code": province_code,
-        "city": texts.city,
+        "city": city,
         "industry_category": _industry(raw.industry, raw.occupation),
         "education_level": _education(raw.education),
         "employment_type": _employment(raw.employment),
@@ -1363,9 +1373,9 @@ def _build(
         "date_posted": posted,
         "valid_through": valid,
         "modified_at": modified,
-        "url": texts.url,
-        "description": texts.description,
-        "employer_credit_code_raw": texts.employer_credit_code_raw,
+        "url": url,
+        "description": description,
+        "employer_credit_code_raw": credit_kept,
         "salary_flagged": flagged,
         "problems": _problems_text(problems) if problems else None,
     }, problems
@@ -1394,37 +1404,29 @@ def _identity_fields(
     return posting_id, title, employer, modified
 
 
-def _credit_field(value: object, problems: list[Problem]) -> tuple[str | None, str | None]:
-    """(valid credit code, invalid code as written): an invalid one is kept apart with a warning."""
+def _other_fields(
+    platform: Platform, raw: _RawPosting, source: dict[str, str], problems: list[Problem]
+) -> tuple:
+    """(credit code, invalid credit code as written, monthly salary min, max, salary flagged, date
+    posted, valid through): a field that cannot be read is set aside with a warning; an invalid credit
+    code is kept apart, an implausible salary kept and flagged."""
+    credit = credit_kept = lo = hi = posted = valid = None
+    flagged = False
     try:
-        return _credit_code(value), None
+        credit = _credit_code(raw.credit)
     except _Reject as exc:
-        problems.append(_warn(exc, "employer_credit_code", exc.value))
-        return None, exc.value
-
-
-def _salary_field(
-    platform: Platform, value: object, problems: list[Problem]
-) -> tuple[int | None, int | None, bool]:
-    """(monthly minimum, monthly maximum, flagged): implausible amounts are kept and flagged."""
+        credit_kept = exc.value
+        problems.append(_warn(exc, "employer_credit_code", credit_kept))
     try:
-        lo, hi = _salary(value, _UNIT_KEY[platform.salary_unit])
+        lo, hi = _salary(raw.salary, _UNIT_KEY[platform.salary_unit])
     except _Reject as exc:
-        problems.append(_warn(exc, "salary", value))
-        return None, None, False
-    limits = platform.limits
-    lo, hi, problem = _check_salary(lo, hi, limits.salary_monthly_min, limits.salary_monthly_max)
-    if problem is None:
-        return lo, hi, False
-    problems.append(problem)
-    return lo, hi, True
-
-
-def _date_fields(
-    raw: _RawPosting, source: dict[str, str], problems: list[Problem]
-) -> tuple[date | None, datetime | None]:
-    """(date posted, valid through): either one unreadable is set aside with a warning."""
-    posted = valid = None
+        problems.append(_warn(exc, "salary", raw.salary))
+    else:
+        limits = platform.limits
+        lo, hi, problem = _check_salary(lo, hi, limits.salary_monthly_min, limits.salary_monthly_max)
+        if problem is not None:
+            flagged = True
+            problems.append(problem)
     try:
         posted = _date(raw.posted, source["date_posted"])
     except _Reject as exc:
@@ -1433,17 +1435,7 @@ def _date_fields(
         valid = _datetime(raw.valid, source["valid_through"], end_of_day=True, memo=True)
     except _Reject as exc:
         problems.append(_warn(exc, "valid_through", raw.valid))
-    return posted, valid
-
-
-def _place_field(raw: _RawPosting, problems: list[Problem]) -> tuple[str | None, str | None]:
-    """(province code, city), with a warning when the location names no reporting unit."""
-    province_code, city, where = _place(raw.region, raw.city)
-    if where is not None:
-        problems.append(
-            Problem("region_unknown", WARN, where, field="province_code", value=_show(raw.region or raw.city))
-        )
-    return province_code, city
+    return credit, credit_kept, lo, hi, flagged, posted, valid
 
 
 def _renamed(expected: str, found: str) -> Problem:
@@ -1455,19 +1447,9 @@ def _renamed(expected: str, found: str) -> Problem:
     )
 
 
-def _openings_field(value: object, problems: list[Problem]) -> int:
-    openings, warning = _openings(value)
-    if warning is not None:
-        problems.append(Problem("openings_invalid", WARN, warning, field="openings", value=_show(value)))
-    return openings
-
-
 def _control_free(texts: _Texts, problems: list[Problem]) -> _Texts | None:
-    """The texts without control characters (PostgreSQL refuses NUL in text), with a warning when any
-    were removed; None (and a reject) when the id, title or employer is left empty. isprintable() is one
-    C pass and true for nearly every posting; only text it doubts is searched."""
-    if "".join(filter(None, texts)).isprintable():
-        return texts
+    """The texts without control characters, with a warning when any were removed; None (and a reject)
+    when the id, title or employer is left empty."""
     found: list[str] = []
     cleaned = _Texts._make(
         _strip_control(name, value, found) for name, value in zip(_Texts._fields, texts, strict=True)
