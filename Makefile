@@ -35,6 +35,7 @@ lock: ## re-resolve requirements.txt and requirements-dev.txt into the pinned, h
 lint: venv ## ruff check and ruff format --check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint include/sql
 
 format: venv ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

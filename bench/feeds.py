@@ -64,9 +64,8 @@ def bench_extract(sim, platforms, raw_dir: Path, postings: int) -> float:
     start = time.perf_counter()
     pulled = 0
     for p in chosen:
-        result = client.extract(
-            p, SINCE, UNTIL, base_url=sim.base_url(p.code), token=sim.token, raw_dir=raw_dir / "x"
-        )
+        settings = client.ClientSettings.for_platform(p, base_url=sim.base_url(p.code), token=sim.token)
+        result = client.extract(settings, SINCE, UNTIL, raw_dir / "x")
         pulled += result.items_received
     client_rate = pulled / (time.perf_counter() - start)
     print(
@@ -83,9 +82,8 @@ def _land_all(sim, platforms, raw_dir: Path) -> dict[str, tuple[Path, dict]]:
     landed = {}
     for p in platforms:
         p = p.model_copy(update={"rate_limit_per_second": 1e6})
-        result = client.extract(
-            p, SINCE, UNTIL, base_url=sim.base_url(p.code), token=sim.token, raw_dir=raw_dir
-        )
+        settings = client.ClientSettings.for_platform(p, base_url=sim.base_url(p.code), token=sim.token)
+        result = client.extract(settings, SINCE, UNTIL, raw_dir)
         landed[p.code] = (Path(result.raw_path), result.winners)
     return landed
 
@@ -115,11 +113,11 @@ def _changed_copy(path: Path, target: Path, share: float = 0.2) -> int:
 
 def _load_one(url: str, code: str, path: str, winners: dict, until: datetime) -> int:
     from recruitment_month import config, warehouse
-    from recruitment_month.feeds import client, load
+    from recruitment_month.feeds import landing, load
 
     warehouse._engine.cache_clear()  # a worker process opens its own connections
     platform = config.platform(code)
-    items = client.iter_item_texts(path, platform, winners=winners)
+    items = landing.iter_item_texts(path, platform, winners=winners)
     report = load.load(warehouse.engine(url), platform, items, since=SINCE, until=until)
     return report.staged + report.quarantined
 

@@ -54,19 +54,17 @@ def _platform(code: str, **changes) -> config.Platform:
 
 
 def _extract(sim, platform, raw_dir, **options) -> client.ExtractResult:
-    return client.extract(
+    settings = client.ClientSettings.for_platform(
         platform,
-        SINCE,
-        UNTIL,
         base_url=sim.base_url(platform.code),
         token=sim.token,
-        raw_dir=raw_dir,
         timeout=options.pop("timeout", (3, 5)),
         backoff_factor=0.05,
         backoff_max=0.2,
         rate_limit=0,
         **options,
     )
+    return client.extract(settings, SINCE, UNTIL, raw_dir)
 
 
 def _postings(engine, code: str) -> dict[str, dict]:
@@ -361,9 +359,10 @@ def test_a_load_that_loses_its_warehouse_connection_leaves_nothing_and_its_rerun
     code = "zhilian"
     platform = _platform(code)
     fresh.set_fault(code, "bad_credit_codes")  # postings with problems recorded, too
-    first = client.extract(
-        platform, SINCE, MID, base_url=fresh.base_url(code), token=fresh.token, raw_dir=tmp_path, rate_limit=0
+    settings = client.ClientSettings.for_platform(
+        platform, base_url=fresh.base_url(code), token=fresh.token, rate_limit=0
     )
+    first = client.extract(settings, SINCE, MID, tmp_path)
     fresh.set_fault(code, "control_characters", every=5)
     second = _extract(fresh, platform, tmp_path)
     loads = [(first, SINCE, MID), (second, SINCE, UNTIL)]

@@ -22,7 +22,7 @@ import requests
 
 from recruitment_devkit.feed_simulator import FAULTS, FeedSimulator
 from recruitment_month import config
-from recruitment_month.feeds import client
+from recruitment_month.feeds import client, identity, landing
 from recruitment_month.feeds.client import ExtractResult, FeedAuthError, FeedError, FeedResponseError
 
 TOKEN = "s3cret-Feed-Token-7Qx"
@@ -49,14 +49,14 @@ def _no_faults(sim):
 def decoder(request, monkeypatch):
     """Both ways of reading pages: msgspec's typed decode, and plain json (no msgspec installed)."""
     if request.param == "json":
-        monkeypatch.setattr(client, "_loads", json.loads)
-        init = client._PageReader.__init__
+        monkeypatch.setattr(landing, "_loads", json.loads)
+        init = landing.PageReader.__init__
 
         def without_msgspec(self, *args):
             init(self, *args)
             self._typed = None
 
-        monkeypatch.setattr(client._PageReader, "__init__", without_msgspec)
+        monkeypatch.setattr(landing.PageReader, "__init__", without_msgspec)
     return request.param
 
 
@@ -66,17 +66,11 @@ def platform(code: str, **changes) -> config.Platform:
 
 def extract(sim, code, raw_dir, **options) -> ExtractResult:
     chosen = options.pop("platform", None) or platform(code)
-    settings = {
-        "base_url": sim.base_url(code),
-        "token": TOKEN,
-        "raw_dir": raw_dir,
-        "timeout": (2, 2),
-        "backoff_factor": 0.01,
-        "backoff_max": 0.05,
-        "rate_limit": 0,
-    }
-    settings.update(options)
-    return client.extract(chosen, SINCE, UNTIL, **settings)
+    where = {"base_url": sim.base_url(code), "token": TOKEN}
+    where |= {key: options.pop(key) for key in ("base_url", "token") if key in options}
+    tuning = {"timeout": (2, 2), "backoff_factor": 0.01, "backoff_max": 0.05, "rate_limit": 0, **options}
+    settings = client.ClientSettings.for_platform(chosen, **where, **tuning)
+    return client.extract(settings, SINCE, UNTIL, raw_dir)
 
 
 def ident(item: dict) -> str | None:
@@ -121,10 +115,10 @@ def assert_exact(result: ExtractResult, expected: list[dict]) -> None:
     assert result.items_unique == len(expected) == len(items)
     assert result.items_received - result.duplicates_dropped == result.items_unique
     # the one-pass reading (winners from the extraction) and the two-pass one agree
-    assert list(client.iter_items(result.raw_path, config.platform(result.platform_code))) == items
+    assert list(landing.iter_items(result.raw_path, config.platform(result.platform_code))) == items
     # and the items as texts are the same items
     assert [parsed(t) for t in result.iter_item_texts()] == items
-    texts = client.iter_item_texts(result.raw_path, config.platform(result.platform_code))
+    texts = landing.iter_item_texts(result.raw_path, config.platform(result.platform_code))
     assert [parsed(t) for t in texts] == items
 
 
@@ -390,7 +384,7 @@ def test_rerun_overwrites_the_raw_file_and_gives_the_same_result(sim, tmp_path):
     clean = extract(sim, "zhilian", tmp_path)
     assert Path(clean.raw_path).read_bytes() == first_bytes
     assert clean.rejected_path is None
-    assert not client.rejected_path_for(clean.raw_path).exists()
+    assert not landing.rejected_path_for(clean.raw_path).exists()
     assert sorted(p.name for p in (tmp_path / "zhilian").iterdir()) == [Path(first.raw_path).name]
 
 
@@ -458,17 +452,10 @@ def posting(ident: str, modified: str, **extra) -> dict:
 
 
 def scripted_extract(feed, tmp_path, **options):
-    return client.extract(
-        platform("zhilian"),
-        SINCE,
-        UNTIL,
-        base_url=feed.base_url,
-        token=TOKEN,
-        raw_dir=tmp_path,
-        backoff_factor=0.01,
-        rate_limit=0,
-        **options,
+    settings = client.ClientSettings.for_platform(
+        platform("zhilian"), base_url=feed.base_url, token=TOKEN, backoff_factor=0.01, rate_limit=0, **options
     )
+    return client.extract(settings, SINCE, UNTIL, tmp_path)
 
 
 @pytest.mark.parametrize("prefetch", [True, False])
@@ -514,7 +501,9 @@ def test_the_latest_copy_of_a_posting_wins(tmp_path, decoder):
     with ScriptedFeed(pages) as feed:
         result = scripted_extract(feed, tmp_path)
     items = list(result.iter_items())
-    versions = {client._ident(i.get("identifier")): i["v"] for i in items if isinstance(i, dict) and "v" in i}
+    versions = {
+        identity.posting_id(i.get("identifier")): i["v"] for i in items if isinstance(i, dict) and "v" in i
+    }
     assert versions == {"X": 2, "Y": 1, "Z": 1}
     assert [i["identifier"]["value"] if isinstance(i, dict) and "v" in i else i for i in items] == [
         "Y",
@@ -528,7 +517,7 @@ def test_the_latest_copy_of_a_posting_wins(tmp_path, decoder):
     assert result.items_without_id == 3
     assert result.items_unique == len(items) == 6
     assert result.winners == {"X": [1, 0], "Y": None, "Z": None}
-    assert list(client.iter_items(result.raw_path, platform("zhilian"))) == items
+    assert list(landing.iter_items(result.raw_path, platform("zhilian"))) == items
     assert [parsed(t) for t in result.iter_item_texts()] == items
 
 

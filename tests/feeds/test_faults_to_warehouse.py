@@ -40,18 +40,16 @@ def test_every_fault_ends_with_exactly_the_simulators_postings(
     platform = config.platform(code).model_copy(update={"page_size": 50})
     sim.clear_faults()
     sim.set_fault(code, fault, **options)
-    result = client.extract(
+    settings = client.ClientSettings.for_platform(
         platform,
-        SINCE,
-        UNTIL,
         base_url=sim.base_url(code),
         token=sim.token,
-        raw_dir=tmp_path,
         timeout=(3, 1.0),
         backoff_factor=0.05,
         backoff_max=0.5,
         rate_limit=0,
     )
+    result = client.extract(settings, SINCE, UNTIL, tmp_path)
     sim.clear_faults()
     engine = warehouse.engine(warehouse_url)
     truth = sim.expected_postings(code, SINCE, UNTIL)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from recruitment_devkit.feed_simulator import FeedSimulator
 from recruitment_month import config, schema, warehouse
 from recruitment_month.feeds import load
+from recruitment_month.feeds.storage import PostgresStorage
 
 SINCE = datetime(2022, 11, 1, tzinfo=UTC)
 UNTIL = datetime(2022, 11, 15, tzinfo=UTC)
@@ -152,7 +153,7 @@ def test_a_platforms_first_load_only_adds_and_looks_nothing_up(warehouse_url, si
 )  # the first load is copied on PostgreSQL only
 @pytest.mark.parametrize("later", [False, True], ids=["first load", "after a later load"])
 def test_a_first_load_copied_into_the_core_layer_equals_one_merged_from_staging(
-    warehouse_url, simulator, monkeypatch, later
+    warehouse_url, simulator, later
 ):
     """PostgreSQL copies a platform's first load straight into the core layer: the warehouse ends as
     the merge from staging (what SQLite runs) leaves it, closed postings, first and last seen, item
@@ -168,11 +169,11 @@ def test_a_first_load_copied_into_the_core_layer_equals_one_merged_from_staging(
     until = UNTIL + timedelta(days=10)
 
     def run(copy_first: bool):
-        monkeypatch.setattr(load, "FIRST_LOAD_COPY", copy_first)
-        reports = [load.load(engine, platform, items, since=SINCE, until=until).as_dict()]
+        target = PostgresStorage(engine, copy_first_load=copy_first)
+        reports = [load.load(target, platform, items, since=SINCE, until=until).as_dict()]
         if later:
             reports.append(
-                load.load(engine, platform, changed, since=SINCE, until=until + timedelta(hours=1)).as_dict()
+                load.load(target, platform, changed, since=SINCE, until=until + timedelta(hours=1)).as_dict()
             )
         snapshot = _snapshot(engine)
         with engine.begin() as conn:
@@ -506,3 +507,13 @@ def test_a_first_load_without_items_stores_nothing_and_the_next_one_is_still_a_f
     report = load.load(engine, platform, _items(simulator, "lagou"), since=SINCE, until=UNTIL)
     assert report.new == report.staged > 0
     assert _count(engine, schema.core_posting) == _count(engine, schema.core_posting_seen) == report.new
+
+
+def test_every_merge_file_is_a_step_in_its_order_and_every_step_a_file():
+    """The merge runs the files the code names, in order: a file added without its step (or a step
+    without its file) is caught here, not by a load that skips it."""
+    merge = sorted(path.stem for path in (warehouse.SQL_DIR / "merge").glob("*.sql"))
+    first = sorted(path.stem for path in (warehouse.SQL_DIR / "first_load").glob("*.sql"))
+    assert merge == list(load.MERGE_STEPS)
+    assert first == list(load.FIRST_LOAD_STEPS)
+    assert load.merge_steps(first=False) == [f"merge/{name}" for name in merge]

@@ -1216,16 +1216,19 @@ def test_salary_text_and_numbers_match_the_general_rules(salary):
 
 def test_local_time_to_utc_is_the_zone_conversion():
     # _as_utc converts Asia/Shanghai wall time by arithmetic; it must agree with the zone database
-    # naive on purpose: _as_utc's input is a feed's zone-less wall time
-    moments = [datetime(2000, 1, 1), datetime(2099, 12, 31, 23, 59, 59, 999999)]  # noqa: DTZ001 - zone-less feed time
+    shanghai = normalise_module.SHANGHAI
+    moments = [
+        datetime(2000, 1, 1, tzinfo=shanghai),
+        datetime(2099, 12, 31, 23, 59, 59, 999999, tzinfo=shanghai),
+    ]
     moments += [
-        datetime(year, month, 1, hour, 30, 15, 250)  # noqa: DTZ001 - zone-less feed time
+        datetime(year, month, 1, hour, 30, 15, 250, tzinfo=shanghai)
         for year in (2000, 2023, 2099)
         for month in (1, 7)
         for hour in (0, 7, 8, 23)
     ]
     for moment in moments:
-        expected = moment.replace(tzinfo=normalise_module.SHANGHAI).astimezone(UTC)
+        expected = moment.astimezone(UTC)
         got = normalise_module._as_utc(moment)
         assert got == expected
         assert got.tzinfo is UTC

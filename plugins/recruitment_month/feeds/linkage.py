@@ -7,7 +7,7 @@ one platform does not publish the credit code, or not the city, or writes the pl
 ("Java开发工程师（深圳）"). This module links such clusters, precision first:
 
 * **Blocking**: only postings of the same province and the same employer — the same credit code, or the
-  same name key (``load.employer_key``) — of *different platforms* and different clusters are compared.
+  same name key (``identity.employer_key``) — of *different platforms* and different clusters are compared.
 * **Scoring**: weights in the manner of Fellegi–Sunter (log-odds of a match, set by hand and checked on
   the feed simulator's ground truth): the title (equal; equal but for a place or a generic word such as
   岗位; one containing the other, or a Levenshtein ratio ≥ 90 with ``rapidfuzz``), the employer (credit
@@ -37,7 +37,7 @@ import time
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -125,6 +125,21 @@ def _core(title: str, places: Iterable[str]) -> str:
 def score(a: Rec, b: Rec, title: int | None = None) -> float | None:
     """The evidence that ``a`` and ``b`` are the same job (higher: surer); None when something rules it
     out: the same platform, different credit codes, different employers, different cities, unlike titles."""
+    total = _employer_and_place_weight(a, b)
+    if total is None:
+        return None
+    if title is None:
+        title = title_level(a.title_key, b.title_key, {a.city_key, b.city_key} - {""})
+    if title == T_NONE:
+        return None
+    total += TITLE_WEIGHT[title]
+    total += _salary_weight(a, b)
+    return total + _terms_weight(a, b)
+
+
+def _employer_and_place_weight(a: Rec, b: Rec) -> float | None:
+    """The same employer (by credit code, surer, or by name) in the same province and city, on two
+    platforms; None when not."""
     if a.platform_code == b.platform_code or a.province_code != b.province_code:
         return None
     if a.credit_code and b.credit_code:
@@ -139,12 +154,12 @@ def score(a: Rec, b: Rec, title: int | None = None) -> float | None:
         if a.city_key != b.city_key:
             return None
         total += 1.5
-    if title is None:
-        title = title_level(a.title_key, b.title_key, {a.city_key, b.city_key} - {""})
-    if title == T_NONE:
-        return None
-    total += TITLE_WEIGHT[title]
-    total += _salary_weight(a, b)
+    return total
+
+
+def _terms_weight(a: Rec, b: Rec) -> float:
+    """Education, employment type and openings: alike counts for, unlike strongly against."""
+    total = 0.0
     if a.education_level and b.education_level and "other" not in (a.education_level, b.education_level):
         total += 1.0 if a.education_level == b.education_level else -4.0
     if a.employment_type and b.employment_type:
@@ -188,9 +203,29 @@ def candidate_links(recs: Sequence[Rec]) -> dict[tuple[str, str], float]:
     """(cluster, cluster) → the best score of a pair of their postings, for the pairs at ``LINK_AT`` that
     are not ambiguous: a cluster with two candidates on one platform that score within
     ``AMBIGUITY_MARGIN`` of each other keeps neither (the same employer has two such jobs)."""
-    best: dict[tuple[str, str], float] = {}
-    levels: dict[tuple[str, str, frozenset], int] = {}
+    scorer = _Scorer(recs)
     for block in _blocks(recs):
+        scorer.block(block)
+    best = scorer.best
+    ambiguous = _ambiguous(best)
+    links: dict[tuple[str, str], float] = {}
+    for (cluster, _, other), s in best.items():
+        if cluster < other and (cluster, other) not in ambiguous and (other, cluster) not in ambiguous:
+            links[(cluster, other)] = max(s, links.get((cluster, other), 0.0))
+    return links
+
+
+class _Scorer:
+    """Scores the pairs of postings of a block; ``best``: (cluster, platform, cluster) → best score at
+    ``LINK_AT``, for both directions of each pair."""
+
+    def __init__(self, recs: Sequence[Rec]):
+        self.recs = recs
+        self.best: dict[tuple[str, str, str], float] = {}
+        self.levels: dict[tuple[str, str, frozenset], int] = {}
+
+    def block(self, block: list[int]) -> None:
+        recs = self.recs
         by_title: dict[str, list[int]] = defaultdict(list)
         for i in block:
             by_title[recs[i].title_key].append(i)
@@ -199,24 +234,30 @@ def candidate_links(recs: Sequence[Rec]) -> dict[tuple[str, str], float]:
         for ta, tb in pairs:
             same = ta == tb
             for x, i in enumerate(by_title[ta]):
-                a = recs[i]
                 for j in by_title[ta][x + 1 :] if same else by_title[tb]:
-                    b = recs[j]
-                    if a.cluster_id == b.cluster_id or a.platform_code == b.platform_code:
-                        continue
-                    places = frozenset({a.city_key, b.city_key} - {""})
-                    key = (ta, tb, places)
-                    level = levels.get(key)
-                    if level is None:
-                        level = levels[key] = title_level(ta, tb, places)
-                    if level == T_NONE:
-                        continue
-                    s = score(a, b, level)
-                    if s is not None and s >= LINK_AT:
-                        for one, other in ((a, b), (b, a)):
-                            pair = (one.cluster_id, other.platform_code, other.cluster_id)
-                            if s > best.get(pair, 0.0):
-                                best[pair] = s
+                    self.pair(recs[i], recs[j], (ta, tb))
+
+    def pair(self, a: Rec, b: Rec, titles: tuple[str, str]) -> None:
+        if a.cluster_id == b.cluster_id or a.platform_code == b.platform_code:
+            return
+        places = frozenset({a.city_key, b.city_key} - {""})
+        key = (*titles, places)
+        level = self.levels.get(key)
+        if level is None:
+            level = self.levels[key] = title_level(*titles, places)
+        if level == T_NONE:
+            return
+        s = score(a, b, level)
+        if s is None or s < LINK_AT:
+            return
+        for one, other in ((a, b), (b, a)):
+            pair = (one.cluster_id, other.platform_code, other.cluster_id)
+            if s > self.best.get(pair, 0.0):
+                self.best[pair] = s
+
+
+def _ambiguous(best: dict[tuple[str, str, str], float]) -> set[tuple[str, str]]:
+    """(cluster, cluster) pairs left out: a cluster's candidates on one platform too close to tell."""
     # per (cluster, platform): the candidates' best scores, strongest first
     options: dict[tuple[str, str], list[tuple[float, str]]] = defaultdict(list)
     for (cluster, platform, other), s in best.items():
@@ -228,11 +269,7 @@ def candidate_links(recs: Sequence[Rec]) -> dict[tuple[str, str], float]:
             if found[0][0] - s < AMBIGUITY_MARGIN:
                 ambiguous.add((cluster, other))
                 ambiguous.add((cluster, found[0][1]))
-    links: dict[tuple[str, str], float] = {}
-    for (cluster, _, other), s in best.items():
-        if cluster < other and (cluster, other) not in ambiguous and (other, cluster) not in ambiguous:
-            links[(cluster, other)] = max(s, links.get((cluster, other), 0.0))
-    return links
+    return ambiguous
 
 
 def match_groups(recs: Sequence[Rec]) -> dict[str, tuple[str, float]]:
@@ -285,7 +322,7 @@ class LinkReport:
 
 
 def _rec(row) -> Rec:
-    from recruitment_month.feeds.load import employer_key
+    from recruitment_month.feeds.identity import employer_key
 
     return Rec(
         row.platform_code,
@@ -327,34 +364,47 @@ def _features(*extra):
     return select(*(p.c[n] for n in names), *extra)
 
 
+@dataclass
+class _Keys:
+    """The blocks (province and employer name key, province and credit code) and groups to read."""
+
+    names: set[tuple[str, str]] = field(default_factory=set)
+    codes: set[tuple[str, str]] = field(default_factory=set)
+    matches: set[str] = field(default_factory=set)
+
+    def add(self, keys: tuple[str | None, str | None, str | None, str | None]) -> None:
+        """(province, employer key, credit code, match id)."""
+        province, key, code, match = keys
+        if province and key is not None:
+            self.names.add((province, key))
+        if province and code:
+            self.codes.add((province, code))
+        if match:
+            self.matches.add(match)
+
+
 def _component(conn: Connection, touched: Iterable, full: bool) -> dict[tuple[str, str], Rec]:
     """The touched postings and every posting sharing a block or a group with them, transitively."""
+    recs: dict[tuple[str, str], Rec] = {}
+    keys = _Keys()
+    for row in touched:
+        r = _rec(row)
+        recs[(r.platform_code, r.posting_id)] = r
+        if not full:
+            keys.add((r.province_code, r.employer_key, r.credit_code, None))
+            keys.add((row.old_province_code, row.old_employer_key, row.old_credit_code, row.old_match_id))
+    if not full:
+        _expand(conn, recs, keys)
+    return recs
+
+
+def _expand(conn: Connection, recs: dict[tuple[str, str], Rec], keys: _Keys) -> None:
+    """Adds to ``recs`` the postings of the blocks and groups in ``keys``, and theirs, till none is new."""
     from sqlalchemy import and_, tuple_
 
     from recruitment_month.schema import core_posting as p
     from recruitment_month.schema import core_posting_link as t
 
-    recs: dict[tuple[str, str], Rec] = {}
-    names: set[tuple[str, str]] = set()
-    codes: set[tuple[str, str]] = set()
-    matches: set[str] = set()
-    for row in touched:
-        r = _rec(row)
-        recs[(r.platform_code, r.posting_id)] = r
-        if full:
-            continue
-        for province, key, code, match in (
-            (r.province_code, r.employer_key, r.credit_code, None),
-            (row.old_province_code, row.old_employer_key, row.old_credit_code, row.old_match_id),
-        ):
-            if province and key is not None:
-                names.add((province, key))
-            if province and code:
-                codes.add((province, code))
-            if match:
-                matches.add(match)
-    if full:
-        return recs
     base = _features(t.c.match_id).select_from(
         t.join(p, and_(p.c.platform_code == t.c.platform_code, p.c.posting_id == t.c.posting_id))
     )
@@ -365,23 +415,28 @@ def _component(conn: Connection, touched: Iterable, full: bool) -> dict[tuple[st
     }
     done: dict[str, set] = {kind: set() for kind in where}
     while True:
-        todo = {"employer": names - done["employer"], "credit_code": codes - done["credit_code"]}
-        todo["match"] = matches - done["match"]
+        todo = {
+            "employer": keys.names - done["employer"],
+            "credit_code": keys.codes - done["credit_code"],
+            "match": keys.matches - done["match"],
+        }
         if not any(todo.values()):
-            return recs
-        for kind, keys in todo.items():
-            done[kind] |= keys
-            for chunk in _chunks(keys):
-                for row in conn.execute(base.where(where[kind](chunk))):
-                    key = (row.platform_code, row.posting_id)
-                    if key not in recs:
-                        recs[key] = r = _rec(row)
-                        if r.province_code:
-                            names.add((r.province_code, r.employer_key))
-                            if r.credit_code:
-                                codes.add((r.province_code, r.credit_code))
-                    if row.match_id:
-                        matches.add(row.match_id)
+            return
+        for kind, wanted in todo.items():
+            done[kind] |= wanted
+            for chunk in _chunks(wanted):
+                _read_rows(conn.execute(base.where(where[kind](chunk))), recs, keys)
+
+
+def _read_rows(rows: Iterable, recs: dict[tuple[str, str], Rec], keys: _Keys) -> None:
+    for row in rows:
+        key = (row.platform_code, row.posting_id)
+        if key not in recs:
+            recs[key] = r = _rec(row)
+            if r.province_code:
+                keys.add((r.province_code, r.employer_key, r.credit_code, None))
+        if row.match_id:
+            keys.matches.add(row.match_id)
 
 
 def _write(conn: Connection, recs: dict[tuple[str, str], Rec], groups: dict, full: bool) -> None:

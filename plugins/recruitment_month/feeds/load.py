@@ -9,12 +9,14 @@ One platform and one data interval make one *load*, merged in one transaction:
    rule;
 3. the canonical postings are validated with ``include/expectations/job_posting.json``; postings that
    fail a critical expectation are quarantined too, and the validation is recorded;
-4. the rest go to ``stg_posting`` (PostgreSQL: binary ``COPY``; SQLite: executemany), replacing the
-   platform's previous load there, in the order of the primary key;
-5. set-based SQL (``include/sql/merge_postings.sql``) merges staging into ``core_posting`` (latest
-   version; closed), ``core_posting_seen`` (first/last seen, item hash) and ``core_posting_version``
-   (the versions it replaced). A platform's first load has nothing to merge with: on PostgreSQL it is
-   copied straight into ``core_posting`` and ``core_posting_seen`` instead (steps 4–5 in one);
+4. the rest go to ``stg_posting`` (through the database's ``feeds.storage``: PostgreSQL binary
+   ``COPY``, SQLite executemany), replacing the platform's previous load there, in the order of the
+   primary key;
+5. set-based SQL, the files ``include/sql/merge/*.sql`` in the order of ``MERGE_STEPS``, merges staging
+   into ``core_posting`` (latest version; closed), ``core_posting_seen`` (first/last seen, item hash)
+   and ``core_posting_version`` (the versions it replaced). A platform's first load has nothing to merge
+   with: it runs ``include/sql/first_load/*.sql`` instead, or on PostgreSQL is copied straight into
+   ``core_posting`` and ``core_posting_seen`` (steps 4–5 in one);
 6. the run report (received, new, updated, unchanged and of those identical, quarantined) goes to the
    log and ``audit_load``.
 
@@ -27,12 +29,10 @@ import gc
 import hashlib
 import json
 import logging
-import re
-import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from operator import itemgetter
 from typing import TYPE_CHECKING
@@ -40,6 +40,8 @@ from typing import TYPE_CHECKING
 import msgspec
 from xxhash import xxh3_128_hexdigest
 
+from recruitment_month.feeds import identity
+from recruitment_month.feeds.storage import Batch, Storage, storage_for
 from recruitment_month.text import strip_control
 
 if TYPE_CHECKING:
@@ -60,69 +62,8 @@ class FeedShapeError(RuntimeError):
     """Most of a load was quarantined: the platform's feed probably changed shape."""
 
 
-# The columns whose content makes a version: everything but the keys and the modification time.
-_CONTENT = (
-    "title",
-    "employer_name",
-    "employer_credit_code",
-    "province_code",
-    "city",
-    "industry_category",
-    "education_level",
-    "employment_type",
-    "salary_min",
-    "salary_max",
-    "openings",
-    "date_posted",
-    "valid_through",
-    "url",
-    "description",
-)
-_EMPLOYER_NOISE = re.compile(r"(有限责任公司|股份有限公司|有限公司|集团|公司|分公司|[（(][^）)]*[）)]|\s)")
-_CITY_SUFFIX = re.compile(r"(市|地区|自治州|盟|区|县)$")
-
-
 def load_id(platform_code: str, since: datetime, until: datetime) -> str:
     return f"{platform_code}/{since.astimezone(UTC):%Y%m%dT%H%M%SZ}/{until.astimezone(UTC):%Y%m%dT%H%M%SZ}"
-
-
-@lru_cache(maxsize=65536)
-def employer_key(name: str) -> str:
-    """An employer name without legal-form suffixes, branch notes and spaces (for matching reposts)."""
-    return _EMPLOYER_NOISE.sub("", unicodedata.normalize("NFKC", name or "")).lower()
-
-
-@lru_cache(maxsize=4096)
-def _city_key(city: str | None) -> str:
-    return _CITY_SUFFIX.sub("", unicodedata.normalize("NFKC", city or "").strip())
-
-
-def cluster_id(posting: dict) -> str:
-    """The same job on several platforms gets the same id: the employer (its credit code, or else its
-    name without legal-form noise), the normalised title and the city (or else the province)."""
-    employer = posting.get("employer_credit_code") or "n:" + employer_key(posting.get("employer_name") or "")
-    place = _city_key(posting.get("city")) or (posting.get("province_code") or "")
-    key = f"{employer}|{posting.get('title_key') or ''}|{place}"
-    return hashlib.blake2b(key.encode(), digest_size=10).hexdigest()
-
-
-_content_values = itemgetter(*_CONTENT)
-_encode_json = msgspec.json.Encoder().encode
-
-
-_FLAGS = ("employer_credit_code_raw", "salary_flagged", "problems")
-_flag_values = itemgetter(*_FLAGS)
-
-
-def content_hash(posting: dict) -> str:
-    """A digest of what makes a version (the content columns as JSON; not the keys, not the modification
-    time). XXH3-128: a fingerprint to compare versions, not a defence against a forger, and a tenth of
-    the cost of a cryptographic hash over the long descriptions. What was set aside or flagged counts
-    only when there is any (then ``problems`` is set), so a clean posting's digest is as it always was."""
-    values = _content_values(posting)
-    if posting.get("problems") is not None:
-        values += _flag_values(posting)
-    return xxh3_128_hexdigest(_encode_json(values))
 
 
 @dataclass
@@ -159,7 +100,7 @@ def _rules_digest(platform_json: str) -> bytes:
     from recruitment_month.feeds import creditcode, normalise
 
     digest = hashlib.blake2b(digest_size=16)
-    for module in (normalise, creditcode):
+    for module in (normalise, creditcode, identity):
         digest.update(Path(module.__file__).read_bytes())
     digest.update(Path(__file__).read_bytes())
     digest.update(config.units().model_dump_json().encode())
@@ -294,23 +235,17 @@ def prepare(items: Iterable[object], platform: Platform, known: dict[str, str] |
             for rule in {p.rule: p for p in problems}.values():
                 warned[rule.rule] = warned.get(rule.rule, 0) + 1
                 _sample(samples, rule.rule, posting["posting_id"], rule.value)
-        posting["content_hash"] = content_hash(posting)
-        posting["cluster_id"] = cluster_id(posting)
+        posting["content_hash"] = identity.content_hash(posting)
+        posting["cluster_id"] = identity.cluster_id(posting)
         posting["item_hash"] = digest
         postings.append(posting)
     return Prepared(postings, identical, quarantine, received, warned, samples)
 
 
-def _raw_id(item, platform) -> str | None:
-    if not isinstance(item, dict):
-        return None
-    if platform.adapter == "flat":
-        value = item.get((platform.field_map or {}).get("posting_id", "posting_id"))
-    else:
-        value = item.get("identifier")
-        if isinstance(value, dict):
-            value = value.get("value")
-    return None if value is None else strip_control(str(value))[:200]
+def _raw_id(item: object, platform: Platform) -> str | None:
+    """The posting id of a quarantined item, as far as it has one (at most 200 characters)."""
+    found = identity.item_posting_id(item, identity.id_keys(platform))
+    return None if found is None else strip_control(found)[:200]
 
 
 def validate(
@@ -357,111 +292,24 @@ def validate(
     return [p for i, p in enumerate(postings) if i not in bad], quarantined, warnings
 
 
-def _copy(conn: Connection, table, rows: Iterable[tuple]) -> None:
-    """PostgreSQL ``COPY … FROM STDIN`` of tuples in the order of the table's columns, in the binary
-    format: half the cost of the text format, for the parsing of times and numbers it spares."""
-    names = ", ".join(c.name for c in table.columns)
-    raw = conn.connection.driver_connection
-    with (
-        raw.cursor() as cur,
-        cur.copy(f"COPY {table.name} ({names}) FROM STDIN WITH (FORMAT BINARY)") as copy,
-    ):
-        copy.set_types([_binary_type(c) for c in table.columns])
-        for row in rows:
-            copy.write_row(row)
-
-
-def _binary_type(column) -> str:
-    """The PostgreSQL type psycopg writes a column's values as (text serves varchar columns too)."""
-    kind = getattr(column.type, "impl", column.type).python_type  # a TypeDecorator: what it stores
-    if kind is datetime:
-        return "timestamptz"
-    return {str: "text", int: "int4", date: "date", float: "float8", bool: "bool"}[kind]
-
-
-def _stage(conn: Connection, rows: list[dict], load: str, seen_at: datetime, platform_code: str) -> None:
-    from sqlalchemy import delete
-
-    from recruitment_month.schema import stg_posting
-
-    conn.execute(delete(stg_posting).where(stg_posting.c.platform_code == platform_code))
-    if not rows:
-        return
-    columns = [c.name for c in stg_posting.columns]
-    if conn.dialect.name == "postgresql":
-        if (columns[0], columns[-1]) != ("load_id", "seen_at"):
-            raise RuntimeError(f"stg_posting's columns are not in the expected order: {columns}")
-        values = itemgetter(*columns[1:-1])
-        head, tail = (load,), (seen_at,)
-        _copy(conn, stg_posting, (head + values(row) + tail for row in rows))
-    else:
-        conn.execute(stg_posting.insert(), [{**row, "load_id": load, "seen_at": seen_at} for row in rows])
-
-
-def _lock_platform(conn: Connection, platform_code: str) -> None:
-    """One load of a platform merges at a time (loads of several intervals may run side by side): a
-    transaction-level advisory lock on PostgreSQL; SQLite has a single writer anyway."""
-    from sqlalchemy import text
-
-    if conn.dialect.name == "postgresql":
-        conn.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"job_feeds/{platform_code}"}
-        )
-
-
-def _stage_seen(
-    conn: Connection, seen: list[tuple[str, str | None]], load: str, seen_at: datetime, platform_code: str
-) -> None:
-    """``stg_posting_seen``: (posting id, item hash) of the postings delivered identical to their last item."""
-    from sqlalchemy import delete
-
-    from recruitment_month.schema import stg_posting_seen as t
-
-    conn.execute(delete(t).where(t.c.platform_code == platform_code))
-    if not seen:
-        return
-    if conn.dialect.name == "postgresql":
-        _copy(conn, t, ((load, platform_code, posting_id, digest, seen_at) for posting_id, digest in seen))
-    else:
-        conn.execute(
-            t.insert(),
-            [
-                {
-                    "load_id": load,
-                    "platform_code": platform_code,
-                    "posting_id": p,
-                    "item_hash": d,
-                    "seen_at": seen_at,
-                }
-                for p, d in seen
-            ],
-        )
-
-
-def known_items(conn: Connection, platform_code: str) -> dict[str, str]:
-    """Item hash → posting id, of the item each of the platform's postings was last delivered as."""
-    from sqlalchemy import select
-
-    from recruitment_month.schema import core_posting_seen as t
-
-    query = select(t.c.item_hash, t.c.posting_id).where(
-        t.c.platform_code == platform_code, t.c.item_hash.is_not(None)
-    )
-    if conn.dialect.name == "postgresql":  # plain tuples from the driver: a third of the time
-        sql = "SELECT item_hash, posting_id FROM core_posting_seen WHERE platform_code = %s AND item_hash IS NOT NULL"
-        with conn.connection.driver_connection.cursor() as cur:
-            return dict(cur.execute(sql, (platform_code,)).fetchall())
-    return dict(conn.execute(query).all())
-
-
-# A platform's first load on PostgreSQL copies straight into the core layer (tests set it False to
-# compare with the merge from staging).
-FIRST_LOAD_COPY = True
+# The merge from staging, in order: include/sql/merge/<step>.sql. Each is set-based and touches only
+# rows it changes, so rerunning a load changes nothing; all run in one transaction that holds the
+# platform's lock, so NOT EXISTS is safe and cheaper than ON CONFLICT.
+MERGE_STEPS = (
+    "01_version_history",
+    "02_update_changed",
+    "03_insert_new",
+    "04_seen_staged",
+    "05_seen_identical",
+    "06_insert_seen",
+    "07_close_expired",
+)
+# A platform's first load (it holds no postings yet) can only add: include/sql/first_load/<step>.sql
+# insert every staged posting and when it was seen without looking for them in the core layer.
+FIRST_LOAD_STEPS = ("01_insert_postings", "02_insert_seen")
 _posting_id = itemgetter("posting_id")
 _HOLDS_POSTINGS = "SELECT 1 FROM core_posting_seen WHERE platform_code = :platform_code LIMIT 1"
 _STAGED = "SELECT COUNT(*) FROM stg_posting WHERE load_id = :load_id"
-_EXISTING_ONLY = "-- (existing postings only: skipped when the platform holds none)"
-_EXISTING_ONLY_LINE = "-- (existing postings only)"
 
 
 def _holds_none(conn: Connection, platform_code: str) -> bool:
@@ -470,73 +318,37 @@ def _holds_none(conn: Connection, platform_code: str) -> bool:
     return conn.execute(text(_HOLDS_POSTINGS), {"platform_code": platform_code}).first() is None
 
 
-def _merge(conn: Connection, load: str, seen_at: datetime, platform_code: str, *, first: bool) -> dict:
-    """``merge_postings.sql`` from staging; ``first``: the platform holds no postings yet."""
+def merge_steps(first: bool) -> list[str]:
+    """The SQL files (names under ``include/sql/``) that merge a load from staging, in order; ``first``:
+    the platform holds no postings yet."""
+    return (
+        [f"first_load/{name}" for name in FIRST_LOAD_STEPS]
+        if first
+        else [f"merge/{name}" for name in MERGE_STEPS]
+    )
+
+
+def _merge(conn: Connection, batch: Batch, *, first: bool) -> dict:
+    """Staging merged into the core layer with the counts (staged, new, updated) of the load."""
     from sqlalchemy import bindparam, text
 
     from recruitment_month import warehouse
     from recruitment_month.schema import UTCDateTime
 
-    params = {"load_id": load, "seen_at": seen_at, "platform_code": platform_code}
+    params = {"load_id": batch.load_id, "seen_at": batch.seen_at, "platform_code": batch.platform_code}
     if first:
-        staged = conn.execute(text(_STAGED), {"load_id": load}).scalar_one()
+        staged = conn.execute(text(_STAGED), {"load_id": batch.load_id}).scalar_one()
         counts = {"staged": staged, "new": staged, "updated": 0}
     else:
-        counts = conn.execute(text(warehouse.sql("load_counts")), {"load_id": load}).mappings().one()
-    for statement in warehouse.sql("merge_postings").split("\n;;\n"):
-        if first:
-            if _EXISTING_ONLY in statement:
-                continue
-            statement = "\n".join(
-                line for line in statement.splitlines() if not line.endswith(_EXISTING_ONLY_LINE)
-            )
-        sql = text(statement)
-        names = set(re.findall(r":(\w+)", statement))
+        found = conn.execute(text(warehouse.sql("load_counts")), {"load_id": batch.load_id}).mappings().one()
+        counts = {"staged": found["staged"], "new": found["inserted"], "updated": found["updated"]}
+    for name in merge_steps(first):
+        statement = text(warehouse.sql(name))
+        names = set(statement.compile().params)
         if "seen_at" in names:
-            sql = sql.bindparams(bindparam("seen_at", type_=UTCDateTime))
-        conn.execute(sql, {k: v for k, v in params.items() if k in names})
+            statement = statement.bindparams(bindparam("seen_at", type_=UTCDateTime))
+        conn.execute(statement, {k: v for k, v in params.items() if k in names})
     return {k: int(v or 0) for k, v in counts.items()}
-
-
-def _copy_first_load(
-    conn: Connection, rows: list[dict], load: str, seen_at: datetime, platform_code: str
-) -> dict:
-    """A platform's first load on PostgreSQL: ``COPY`` straight into ``core_posting`` and
-    ``core_posting_seen``, without staging. With nothing to merge with, ``merge_postings.sql`` would only
-    insert every staged posting (closed if its valid_through has passed at ``seen_at``) and when it was
-    seen (first and last at ``seen_at``); copying the same rows spares writing and reading them once
-    more. ``stg_posting`` is cleared of the platform, as a load through it would replace them."""
-    from sqlalchemy import delete
-
-    from recruitment_month.schema import core_posting, core_posting_seen, stg_posting, stg_posting_seen
-
-    if seen_at.tzinfo is None:
-        raise ValueError(f"naive datetime {seen_at!r}: the warehouse stores timezone-aware timestamps")
-    for table in (stg_posting, stg_posting_seen):
-        conn.execute(delete(table).where(table.c.platform_code == platform_code))
-    columns = [c.name for c in core_posting.columns]
-    if columns[-2:] != ["closed_at", "load_id"]:
-        raise RuntimeError(f"core_posting's columns are not in the expected order: {columns}")
-    seen_columns = [c.name for c in core_posting_seen.columns]
-    if seen_columns != ["platform_code", "posting_id", "first_seen_at", "last_seen_at", "item_hash"]:
-        raise RuntimeError(f"core_posting_seen's columns are not the expected ones: {seen_columns}")
-    values = itemgetter(*columns[:-2])
-    valid_through = itemgetter("valid_through")
-    _copy(
-        conn,
-        core_posting,
-        (
-            values(row)
-            + ((v, load) if (v := valid_through(row)) is not None and v <= seen_at else (None, load))
-            for row in rows
-        ),
-    )
-    _copy(
-        conn,
-        core_posting_seen,
-        ((platform_code, row["posting_id"], seen_at, seen_at, row["item_hash"]) for row in rows),
-    )
-    return {"staged": len(rows), "new": len(rows), "updated": 0}
 
 
 def _quarantine(conn: Connection, load: str, platform_code: str, entries: list[dict]) -> None:
@@ -564,75 +376,90 @@ def _quarantine(conn: Connection, load: str, platform_code: str, entries: list[d
         )
 
 
-def _load(
-    engine: Engine,
-    platform: Platform,
-    items: Iterable[object],
-    report: LoadReport,
-    since: datetime,
-    until: datetime,
-) -> None:
-    """The load itself, filling ``report`` (``load`` pauses the garbage collector around it)."""
-    from recruitment_month import warehouse
-    from recruitment_month.schema import audit_load
+@dataclass(frozen=True)
+class _Run:
+    """One load's target and subject: where (the storage), what (the platform) and when (the interval)."""
 
-    load_key = report.load_id
-    with engine.connect() as conn:
-        known = known_items(conn, platform.code)
+    storage: Storage
+    platform: Platform
+    since: datetime
+    until: datetime
+
+
+def _load(run: _Run, items: Iterable[object], report: LoadReport) -> None:
+    """The load itself, filling ``report`` (``load`` pauses the garbage collector around it)."""
+    storage, platform = run.storage, run.platform
+    with storage.engine.connect() as conn:
+        known = storage.known_items(conn, platform.code)
     prepared = prepare(items, platform, known)
     report.received = prepared.received
     report.identical = len(prepared.identical)
     report.problems_by_rule = dict(sorted(prepared.warned.items()))
     report.samples = {rule: [list(s) for s in kept] for rule, kept in sorted(prepared.samples.items())}
-    valid, failed, report.warnings = validate(prepared.postings, platform, f"{SUITE}/{load_key}", engine)
+    valid, failed, report.warnings = validate(
+        prepared.postings, platform, f"{SUITE}/{report.load_id}", storage.engine
+    )
     quarantined = prepared.quarantine + failed
     # In the primary key's order: PostgreSQL then adds to the key's index page after page instead of
     # all over it (a third less time for a platform's first load), and updates rows page after page.
     valid.sort(key=_posting_id)
     prepared.identical.sort()
-    with engine.begin() as conn:
-        _lock_platform(conn, platform.code)
-        # A platform's first load only adds postings. Whether it is one is checked under the platform's
-        # lock: on PostgreSQL the advisory lock, on SQLite the write lock that staging's first write takes.
-        if (
-            conn.dialect.name == "postgresql"
-            and FIRST_LOAD_COPY
-            and not prepared.identical
-            and _holds_none(conn, platform.code)
-        ):
-            counts = _copy_first_load(conn, valid, load_key, until, platform.code)
-        else:
-            _stage(conn, valid, load_key, until, platform.code)
-            _stage_seen(conn, prepared.identical, load_key, until, platform.code)
-            counts = _merge(conn, load_key, until, platform.code, first=_holds_none(conn, platform.code))
-        _quarantine(conn, load_key, platform.code, quarantined)
-        report.staged = counts["staged"] + report.identical
-        report.new = counts["new"]
-        report.updated = counts["updated"]
-        report.unchanged = report.staged - report.new - report.updated
-        report.quarantined = len(quarantined)
-        for entry in quarantined:
-            report.quarantine_by_rule[entry["rule"]] = report.quarantine_by_rule.get(entry["rule"], 0) + 1
-        warehouse.upsert(
-            conn,
-            audit_load,
-            [
-                {
-                    "load_key": f"job_feeds/{load_key}",
-                    "dag_id": "job_feeds",
-                    "task_id": "load",
-                    "subject": platform.code,
-                    "interval_start": since,
-                    "interval_end": until,
-                    "counts": report.as_dict(),
-                    "finished_at": datetime.now(UTC),
-                }
-            ],
-            ["load_key"],
-        )
+    batch = Batch(report.load_id, run.until, platform.code, valid, prepared.identical)
+    with storage.engine.begin() as conn:
+        storage.lock_platform(conn, platform.code)
+        counts = _write(conn, storage, batch)
+        _quarantine(conn, report.load_id, platform.code, quarantined)
+        _count(report, counts, quarantined)
+        _audit(conn, run, report)
         dominant = _dominant(report)
         if dominant is not None:  # told to the engineers with the load, so a rerun does not repeat it
             _alert_dominant(conn, platform, report, *dominant)
+
+
+def _write(conn: Connection, storage: Storage, batch: Batch) -> dict:
+    """The batch into the core layer, under the platform's lock: a platform's first load only adds
+    postings (whether it is one is checked under the lock: on PostgreSQL the advisory lock, on SQLite the
+    write lock that staging's first write takes)."""
+    if _holds_none(conn, batch.platform_code):
+        counts = storage.first_load(conn, batch)
+        if counts is not None:
+            return counts
+    storage.stage(conn, batch)
+    storage.stage_seen(conn, batch)
+    return _merge(conn, batch, first=_holds_none(conn, batch.platform_code))
+
+
+def _count(report: LoadReport, counts: dict, quarantined: list[dict]) -> None:
+    report.staged = counts["staged"] + report.identical
+    report.new = counts["new"]
+    report.updated = counts["updated"]
+    report.unchanged = report.staged - report.new - report.updated
+    report.quarantined = len(quarantined)
+    for entry in quarantined:
+        report.quarantine_by_rule[entry["rule"]] = report.quarantine_by_rule.get(entry["rule"], 0) + 1
+
+
+def _audit(conn: Connection, run: _Run, report: LoadReport) -> None:
+    from recruitment_month import warehouse
+    from recruitment_month.schema import audit_load
+
+    warehouse.upsert(
+        conn,
+        audit_load,
+        [
+            {
+                "load_key": f"job_feeds/{report.load_id}",
+                "dag_id": "job_feeds",
+                "task_id": "load",
+                "subject": run.platform.code,
+                "interval_start": run.since,
+                "interval_end": run.until,
+                "counts": report.as_dict(),
+                "finished_at": datetime.now(UTC),
+            }
+        ],
+        ["load_key"],
+    )
 
 
 def _alert_dominant(conn: Connection, platform: Platform, report: LoadReport, rule: str, count: int) -> None:
@@ -656,22 +483,22 @@ def _alert_dominant(conn: Connection, platform: Platform, report: LoadReport, ru
 
 
 def load(
-    engine: Engine,
+    target: Engine | Storage,
     platform: Platform,
     items: Iterable[object],
     *,
     since: datetime,
     until: datetime,
-    run_id: str = "",
 ) -> LoadReport:
     """Normalise, validate, stage and merge one platform's items (parsed, or their JSON texts) for the
     interval [since, until). Items identical to the ones the postings were last delivered as are not
-    normalised again: they only move when the postings were seen."""
-
+    normalised again: they only move when the postings were seen. ``target``: an engine (its dialect's
+    storage with its defaults, see ``feeds.storage``) or a storage."""
+    storage = target if isinstance(target, Storage) else storage_for(target)
     load_key = load_id(platform.code, since, until)
     report = LoadReport(platform.code, load_key)
     with _gc_paused():
-        _load(engine, platform, items, report, since, until)
+        _load(_Run(storage, platform, since, until), items, report)
     if (
         report.received >= QUARANTINE_ALERT_MIN
         and report.quarantined > QUARANTINE_ALERT_SHARE * report.received

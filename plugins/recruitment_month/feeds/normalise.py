@@ -51,12 +51,15 @@ import re
 import unicodedata
 from datetime import UTC, date, datetime
 from functools import cache, lru_cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from recruitment_month import config
 from recruitment_month.config import Platform
 from recruitment_month.feeds.creditcode import check_char, is_valid
+from recruitment_month.feeds.identity import identifier, without_control
 from recruitment_month.problems import Problem, Severity
+from recruitment_month.text import strip_control
 
 __all__ = [
     "DESCRIPTION_MAX_CHARS",
@@ -291,6 +294,10 @@ def parse_salary_text(text: str, default_unit: str | None = None) -> tuple[int |
     return result
 
 
+class _NotSalary(Exception):
+    """Why a salary text is not a salary (the message)."""
+
+
 @lru_cache(maxsize=8192)
 def _parse_salary_cached(text: str, default_unit: str | None) -> tuple[int | None, int | None] | str | None:
     raw = text
@@ -298,39 +305,13 @@ def _parse_salary_cached(text: str, default_unit: str | None) -> tuple[int | Non
     if not text or text in ("-", "--", "/"):
         return None
     if not _DIGIT_RE.search(text):
-        if _NEGOTIABLE_RE.search(text):
-            return None
-        return f"salary {raw!r} is not a salary"
-    pay_months = 12
-    m = _PAY_MONTHS_RE.search(text)
-    if m:
-        pay_months = int(m.group(1))
-        if not 12 <= pay_months <= 24:
-            return f"salary {raw!r}: {pay_months} months' pay is not plausible"
-        text = text[: m.start()] + " " + text[m.end() :]
-    unit: str | None = None
-    m = _PREFIX_PERIOD_RE.search(text)
-    if m:
-        unit = m.group(1)
-        text = text[: m.start()] + " " + text[m.end() :]
-    m = _PERIOD_RE.search(text)
-    if m:
-        unit = m.group(1)
-        text = text[: m.start()] + " " + text[m.end() :]
-    text = _CURRENCY_WORDS_RE.sub(" ", _THOUSANDS_RE.sub("", text))
-    m = _RANGE_RE.search(text)
-    if not m or _DIGIT_RE.search(text[: m.start()]) or _DIGIT_RE.search(text[m.end() :]):
-        return f"salary {raw!r} is not a salary"
-    if _UNKNOWN_PERIOD_RE.search(text):  # "/件": pay per piece is no monthly salary
-        return f"salary {raw!r} is not per hour, day, week, month or year"
-    lo_num, lo_mul, hi_num, hi_mul, bound = m.groups()
-    lo = float(lo_num)
-    hi = float(hi_num) if hi_num is not None else None
-    if hi is not None and lo_mul is None and hi_mul is not None and lo < 1000:
-        lo_mul = hi_mul  # "15-25K", "10-15万": the unit written once applies to both
-    lo *= _MULTIPLIER[lo_mul]
-    if hi is not None:
-        hi *= _MULTIPLIER[hi_mul]
+        return None if _NEGOTIABLE_RE.search(text) else f"salary {raw!r} is not a salary"
+    try:
+        text, pay_months = _pay_months(text, raw)
+        text, unit = _period(text)
+        lo, hi, bound = _amounts(text, raw)
+    except _NotSalary as exc:
+        return str(exc)
     if unit is None:
         unit = default_unit or ("year" if lo >= 100_000 else "month")
     try:
@@ -338,13 +319,52 @@ def _parse_salary_cached(text: str, default_unit: str | None) -> tuple[int | Non
         hi_m = salary_to_monthly(hi, unit, pay_months) if hi is not None else None
     except ValueError as exc:
         return f"salary {raw!r}: {exc}"
-    if hi_m is None:
-        if bound in ("以上", "起", "+"):
-            return (lo_m, None)
-        if bound == "以下":
-            return (None, lo_m)
-        return (lo_m, lo_m)
-    return (lo_m, hi_m)
+    if hi_m is not None:
+        return (lo_m, hi_m)
+    if bound in ("以上", "起", "+"):
+        return (lo_m, None)
+    if bound == "以下":
+        return (None, lo_m)
+    return (lo_m, lo_m)
+
+
+def _pay_months(text: str, raw: str) -> tuple[str, int]:
+    """(the text without "13薪", the months' pay a year: 12 unless it says)."""
+    m = _PAY_MONTHS_RE.search(text)
+    if not m:
+        return text, 12
+    pay_months = int(m.group(1))
+    if not 12 <= pay_months <= 24:
+        raise _NotSalary(f"salary {raw!r}: {pay_months} months' pay is not plausible")
+    return text[: m.start()] + " " + text[m.end() :], pay_months
+
+
+def _period(text: str) -> tuple[str, str | None]:
+    """(the text without its period, the period: 年, 月 ... or None)."""
+    unit: str | None = None
+    for pattern in (_PREFIX_PERIOD_RE, _PERIOD_RE):
+        m = pattern.search(text)
+        if m:
+            unit = m.group(1)
+            text = text[: m.start()] + " " + text[m.end() :]
+    return text, unit
+
+
+def _amounts(text: str, raw: str) -> tuple[float, float | None, str | None]:
+    """(minimum, maximum or None, "以上"/"以下"/... or None) in yuan, of a text with one amount or range."""
+    text = _CURRENCY_WORDS_RE.sub(" ", _THOUSANDS_RE.sub("", text))
+    m = _RANGE_RE.search(text)
+    if not m or _DIGIT_RE.search(text[: m.start()]) or _DIGIT_RE.search(text[m.end() :]):
+        raise _NotSalary(f"salary {raw!r} is not a salary")
+    if _UNKNOWN_PERIOD_RE.search(text):  # "/件": pay per piece is no monthly salary
+        raise _NotSalary(f"salary {raw!r} is not per hour, day, week, month or year")
+    lo_num, lo_mul, hi_num, hi_mul, bound = m.groups()
+    if hi_num is None:
+        return float(lo_num) * _MULTIPLIER[lo_mul], None, bound
+    lo = float(lo_num)
+    if lo_mul is None and hi_mul is not None and lo < 1000:
+        lo_mul = hi_mul  # "15-25K", "10-15万": the unit written once applies to both
+    return lo * _MULTIPLIER[lo_mul], float(hi_num) * _MULTIPLIER[hi_mul], bound
 
 
 def title_key(title: str) -> str:
@@ -592,35 +612,6 @@ def _text(value: object) -> str | None:
     return s or None
 
 
-def _identifier(value: object) -> str | None:
-    """An identifier written as text, a number or a PropertyValue (or a list of those)."""
-    if type(value) is str:  # the usual two shapes first: text, and a PropertyValue with text
-        return value.strip() or None
-    if type(value) is dict:
-        inner = value.get("value")
-        if type(inner) is str:
-            return inner.strip() or None
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        return value.strip() or None
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else str(value)
-    if isinstance(value, dict):
-        inner = value.get("value")
-        if inner is None:
-            inner = value.get("@value", value.get("propertyID"))
-        return _identifier(inner)
-    if isinstance(value, _SEQUENCE):
-        for entry in value:
-            found = _identifier(entry)
-            if found:
-                return found
-    return None
-
-
 def _credit_identifier(value: object) -> str | None:
     """The unified social credit code among an organisation's identifiers."""
     if isinstance(value, _SEQUENCE):
@@ -628,9 +619,9 @@ def _credit_identifier(value: object) -> str | None:
             if isinstance(entry, dict):
                 label = str(entry.get("name") or entry.get("propertyID") or "").lower()
                 if "信用代码" in label or "uscc" in label or "credit" in label:
-                    return _identifier(entry)
-        return _identifier(value)
-    return _identifier(value)
+                    return identifier(entry)
+        return identifier(value)
+    return identifier(value)
 
 
 def _credit_code(value: object) -> str | None:
@@ -772,8 +763,7 @@ def _salary_general(value: object, default_unit: str = "month") -> tuple[int | N
     if isinstance(value, bool):
         raise _Reject("salary_unparseable", f"salary {value!r} is not a salary")
     if isinstance(value, _NUMBER):
-        amount = _number(value, "salary")
-        m = _monthly(amount, default_unit)
+        m = _monthly(_number(value, "salary"), default_unit)
         return m, m
     if isinstance(value, str):
         if _is_number(value):  # "8000": a number written as text, per the platform's unit
@@ -784,11 +774,16 @@ def _salary_general(value: object, default_unit: str = "month") -> tuple[int | N
         return _salary(value[0], default_unit) if value else (None, None)
     if not isinstance(value, dict):
         raise _Reject("salary_unparseable", f"salary {value!r} is not a salary")
+    return _salary_object(value, default_unit)
+
+
+def _salary_object(value: dict, default_unit: str) -> tuple[int | None, int | None]:
+    """A MonetaryAmount (or a QuantitativeValue) in any shape."""
     currency = value.get("currency")
     if currency is not None and str(currency).strip().upper() not in _CURRENCIES:
         raise _Reject("salary_unparseable", f"salary currency {currency!r} is not CNY")
-    unit = value.get("unitText")
     inner = value.get("value")
+    unit = value.get("unitText")
     if isinstance(inner, dict):
         quantity = inner
         unit = inner.get("unitText") or unit
@@ -796,6 +791,22 @@ def _salary_general(value: object, default_unit: str = "month") -> tuple[int | N
         quantity = value
     else:
         quantity = None
+    unit, unit_key = _salary_unit(unit, default_unit)
+    if quantity is None:
+        return _single_amount(inner, unit, unit_key)
+    lo_raw, hi_raw = quantity.get("minValue"), quantity.get("maxValue")
+    if lo_raw is None and hi_raw is None:
+        return _single_amount(quantity.get("value"), unit, unit_key)
+    lo = _number(lo_raw, "salary minValue")
+    hi = _number(hi_raw, "salary maxValue")
+    return (
+        _monthly(lo, unit_key) if lo is not None else None,
+        _monthly(hi, unit_key) if hi is not None else None,
+    )
+
+
+def _salary_unit(unit: object, default_unit: str) -> tuple[str | None, str]:
+    """(the unitText as written, or None; its key in ``_UNIT_FACTOR``, the platform's when none)."""
     if isinstance(unit, str):
         unit = unit.strip() or None
     elif unit is not None:
@@ -803,29 +814,17 @@ def _salary_general(value: object, default_unit: str = "month") -> tuple[int | N
     unit_key = default_unit if unit is None else unit.lower()
     if unit_key not in _UNIT_FACTOR:
         raise _Reject("salary_unparseable", f"salary unit {unit!r} is not HOUR/DAY/WEEK/MONTH/YEAR")
-    if quantity is None:
-        single = inner
-        if single is None or single == "":
-            return None, None
-        if isinstance(single, str) and not _is_number(single):
-            return _from_text(single, unit and unit_key)
-        m = _monthly(_number(single, "salary"), unit_key)
-        return m, m
-    lo_raw, hi_raw = quantity.get("minValue"), quantity.get("maxValue")
-    if lo_raw is None and hi_raw is None:
-        single = quantity.get("value")
-        if single is None or single == "":
-            return None, None
-        if isinstance(single, str) and not _is_number(single):
-            return _from_text(single, unit and unit_key)
-        m = _monthly(_number(single, "salary"), unit_key)
-        return m, m
-    lo = _number(lo_raw, "salary minValue")
-    hi = _number(hi_raw, "salary maxValue")
-    return (
-        _monthly(lo, unit_key) if lo is not None else None,
-        _monthly(hi, unit_key) if hi is not None else None,
-    )
+    return unit, unit_key
+
+
+def _single_amount(single: object, unit: str | None, unit_key: str) -> tuple[int | None, int | None]:
+    """One amount (a number, numeric text or salary text) per ``unit_key``."""
+    if single is None or single == "":
+        return None, None
+    if isinstance(single, str) and not _is_number(single):
+        return _from_text(single, unit and unit_key)
+    m = _monthly(_number(single, "salary"), unit_key)
+    return m, m
 
 
 def _is_number(text: str) -> bool:
@@ -905,13 +904,17 @@ def _datetime_text(value: str, what: str, end_of_day: bool) -> datetime:
 
 
 def _moment_text(value: str, what: str, end_of_day: bool) -> datetime:
-    """A non-empty text as a moment, with or without zone as written."""
+    """A non-empty text as an aware moment: with the zone it names, or without one in Asia/Shanghai
+    (then its tzinfo is ``SHANGHAI`` itself, which a written offset such as +08:00 never gives)."""
     text = value.strip()
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         moment = _loose_datetime(text, what)
-    if end_of_day and moment.tzinfo is None and not moment.hour and not moment.minute and ":" not in text:
+    else:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=SHANGHAI)
+    if end_of_day and moment.tzinfo is SHANGHAI and not moment.hour and not moment.minute and ":" not in text:
         moment = moment.replace(hour=23, minute=59, second=59)
     if not _YEAR_MIN <= moment.year <= _YEAR_MAX:
         raise _Reject("date_invalid", f"{what} {value!r} is outside {_YEAR_MIN}–{_YEAR_MAX}")
@@ -921,15 +924,15 @@ def _moment_text(value: str, what: str, end_of_day: bool) -> datetime:
 _datetime_text_memo = lru_cache(maxsize=16384)(_datetime_text)  # a _Reject raised is not remembered
 
 _UTC_2000 = datetime(2000, 1, 1, tzinfo=UTC)
-_LOCAL_2000 = datetime(2000, 1, 1)  # noqa: DTZ001 - naive on purpose: the origin for a feed's zone-less wall time
+_SHANGHAI_2000 = datetime(2000, 1, 1, tzinfo=SHANGHAI)
 
 
 def _as_utc(moment: datetime) -> datetime:
-    """``moment`` in UTC; without a zone it is Asia/Shanghai local time. For that case the same as
-    ``moment.replace(tzinfo=SHANGHAI).astimezone(UTC)`` in exact datetime arithmetic, several times
-    faster than replace() and astimezone()."""
-    if moment.tzinfo is None:
-        return _UTC_2000 + (moment - _LOCAL_2000 - SHANGHAI.utcoffset(moment))
+    """An aware ``moment`` in UTC. For a wall time in Asia/Shanghai the same as
+    ``moment.astimezone(UTC)`` in exact datetime arithmetic, several times faster: two moments with the
+    same tzinfo subtract as wall times, and the zone's offset at that wall time is then taken off."""
+    if moment.tzinfo is SHANGHAI:
+        return _UTC_2000 + (moment - _SHANGHAI_2000 - SHANGHAI.utcoffset(moment))
     return moment.astimezone(UTC)
 
 
@@ -959,8 +962,8 @@ def _date_text(value: str, what: str) -> date:
                 raise _Reject("date_invalid", f"{what} {value!r} is outside {_YEAR_MIN}–{_YEAR_MAX}")
             return day
     moment = _moment_text(value, what, False)
-    if moment.tzinfo is None:
-        moment = _as_utc(moment)
+    if moment.tzinfo is SHANGHAI:  # a wall time in Asia/Shanghai: its own date
+        return moment.date()
     return moment.astimezone(SHANGHAI).date()  # a zone written: straight to Shanghai, not by way of UTC
 
 
@@ -979,7 +982,7 @@ def _loose_datetime(text: str, what: str) -> datetime:
     if m:
         y, mo, d, h, mi, s = m.groups()
         try:
-            return datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0))  # noqa: DTZ001 - a feed's zone-less wall time, stays naive until _as_utc reads it as Asia/Shanghai
+            return datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0), tzinfo=SHANGHAI)
         except ValueError:
             pass
     raise _Reject("date_invalid", f"{what} {text!r} is not a date")
@@ -1192,28 +1195,28 @@ def _normalise_jsonld(item: dict, platform: Platform) -> tuple[dict | None, list
     else:
         employer, credit = org, None
     region, city = _location(get("jobLocation"))
-    return _build(
-        platform,
-        get("identifier"),
-        title,
-        employer,
-        credit,
-        region,
-        city,
-        get("baseSalary"),
-        get("datePosted"),
-        get("validThrough"),
-        get("employmentType"),
-        get("educationRequirements"),
-        get("industry"),
-        get("occupationalCategory"),
-        get("totalJobOpenings"),
-        get("description"),
-        get("url"),
-        get("dateModified"),
-        _JSONLD_FIELDS,
-        ("hiringOrganization", renamed) if renamed else None,
+    raw = _RawPosting._make(  # positional, in _RawPosting's order: a tuple built in C
+        (
+            get("identifier"),
+            title,
+            employer,
+            credit,
+            region,
+            city,
+            get("baseSalary"),
+            get("datePosted"),
+            get("validThrough"),
+            get("employmentType"),
+            get("educationRequirements"),
+            get("industry"),
+            get("totalJobOpenings"),
+            get("description"),
+            get("url"),
+            get("dateModified"),
+            get("occupationalCategory"),
+        )
     )
+    return _build(platform, raw, _JSONLD_FIELDS, ("hiringOrganization", renamed) if renamed else None)
 
 
 _JSONLD_FIELDS = {
@@ -1282,187 +1285,76 @@ def _normalise_flat(item: dict, platform: Platform) -> tuple[dict | None, list[P
                 if value is not None and renamed is None:
                     renamed = (key, name)
             values.append(value)
-    (
-        posting_id,
-        title,
-        employer,
-        credit,
-        region,
-        city,
-        salary,
-        posted,
-        valid,
-        employment,
-        education,
-        industry,
-        openings,
-        description,
-        url,
-        modified,
-    ) = values
-    return _build(
-        platform,
-        posting_id,
-        title,
-        employer,
-        credit,
-        region,
-        city,
-        salary,
-        posted,
-        valid,
-        employment,
-        education,
-        industry,
-        None,
-        openings,
-        description,
-        url,
-        modified,
-        names,
-        renamed,
-    )
+    values.append(None)  # in _FLAT_FIELDS' order, which is _RawPosting's; a flat feed has no occupation
+    return _build(platform, _RawPosting._make(values), names, renamed)
+
+
+class _RawPosting(NamedTuple):
+    """An item's fields as the feed wrote them, under the canonical names (in _FLAT_FIELDS' order)."""
+
+    posting_id: object
+    title: object
+    employer: object
+    credit: object
+    region: object
+    city: object
+    salary: object
+    posted: object
+    valid: object
+    employment: object
+    education: object
+    industry: object
+    openings: object
+    description: object
+    url: object
+    modified: object
+    occupation: object = None
+
+
+class _Texts(NamedTuple):
+    """A posting's free-text fields, each under its column's name (control characters are looked for in
+    these)."""
+
+    posting_id: str
+    title: str
+    employer_name: str
+    city: str | None
+    url: str | None
+    description: str | None
+    employer_credit_code_raw: str | None
 
 
 def _build(
-    platform: Platform,
-    posting_id_raw: object,
-    title_raw: object,
-    employer_raw: object,
-    credit_raw: object,
-    region_raw: object,
-    city_raw: object,
-    salary_raw: object,
-    posted_raw: object,
-    valid_raw: object,
-    employment_raw: object,
-    education_raw: object,
-    industry_raw: object,
-    occupation_raw: object,
-    openings_raw: object,
-    description_raw: object,
-    url_raw: object,
-    modified_raw: object,
-    source: dict[str, str],
-    renamed: tuple[str, str] | None = None,
+    platform: Platform, raw: _RawPosting, source: dict[str, str], renamed: tuple[str, str] | None = None
 ) -> tuple[dict | None, list[Problem]]:
     problems: list[Problem] = []
-
     # Identity: without an id, a title, an employer and a modification time there is no posting.
-    posting_id = _identifier(posting_id_raw)
-    title = _text(title_raw)
-    employer = _text(employer_raw)
-    if posting_id is None:
-        problems.append(_missing("posting_id", source))
-    if title is None:
-        problems.append(_missing("title", source))
-    if employer is None:
-        problems.append(_missing("employer_name", source))
-    modified = None
-    try:
-        modified = _datetime(modified_raw, source["modified_at"])
-        if modified is None:
-            problems.append(_missing("modified_at", source))
-    except _Reject as exc:
-        problems.append(_reject(exc, "modified_at", modified_raw))
+    posting_id, title, employer, modified = _identity_fields(raw, source, problems)
     no_identity = bool(problems)
-
     # Every other field: a defect sets that field aside (None) with a warning; the posting is kept.
-    credit = credit_kept = lo = hi = posted = valid = None
-    flagged = False
-    try:
-        credit = _credit_code(credit_raw)
-    except _Reject as exc:
-        credit_kept = exc.value
-        problems.append(_warn(exc, "employer_credit_code", credit_kept))
-    try:
-        lo, hi = _salary(salary_raw, _UNIT_KEY[platform.salary_unit])
-    except _Reject as exc:
-        problems.append(_warn(exc, "salary", salary_raw))
-    else:
-        limits = platform.limits
-        lo, hi, problem = _check_salary(lo, hi, limits.salary_monthly_min, limits.salary_monthly_max)
-        if problem is not None:
-            flagged = True
-            problems.append(problem)
-    try:
-        posted = _date(posted_raw, source["date_posted"])
-    except _Reject as exc:
-        problems.append(_warn(exc, "date_posted", posted_raw))
-    try:
-        valid = _datetime(valid_raw, source["valid_through"], end_of_day=True, memo=True)
-    except _Reject as exc:
-        problems.append(_warn(exc, "valid_through", valid_raw))
+    credit, credit_kept, lo, hi, flagged, posted, valid = _other_fields(platform, raw, source, problems)
     if no_identity:  # quarantined, with every reason at once
         return None, problems
-
-    province_code, city, where = _place(region_raw, city_raw)
+    province_code, city, where = _place(raw.region, raw.city)
     if where is not None:
         problems.append(
-            Problem("region_unknown", WARN, where, field="province_code", value=_show(region_raw or city_raw))
+            Problem("region_unknown", WARN, where, field="province_code", value=_show(raw.region or raw.city))
         )
     if renamed is not None:
-        expected, found = renamed
-        problems.append(
-            Problem(
-                "field_renamed",
-                WARN,
-                f"feed field {expected!r} is missing; its value was read from {found!r}",
-                field=expected,
-            )
-        )
-    openings, warning = _openings(openings_raw)
+        problems.append(_renamed(*renamed))
+    openings, warning = _openings(raw.openings)
     if warning is not None:
         problems.append(
-            Problem("openings_invalid", WARN, warning, field="openings", value=_show(openings_raw))
+            Problem("openings_invalid", WARN, warning, field="openings", value=_show(raw.openings))
         )
-    url = _text(url_raw)
-    description = _description(description_raw)
+    texts = (posting_id, title, employer, city, _text(raw.url), _description(raw.description), credit_kept)
     # Control characters (PostgreSQL refuses NUL in text): isprintable() is one C pass and true for
     # nearly every posting; only text it doubts is searched, and only text that holds one is rewritten.
-    if not (
-        posting_id.isprintable()
-        and title.isprintable()
-        and employer.isprintable()
-        and (city is None or city.isprintable())
-        and (url is None or url.isprintable())
-        and (description is None or description.isprintable())
-        and (credit_kept is None or credit_kept.isprintable())
-    ):
-        found = []
-        posting_id, title, employer, city, url, description, credit_kept = (
-            _strip_control(name, value, found)
-            for name, value in (
-                ("posting_id", posting_id),
-                ("title", title),
-                ("employer_name", employer),
-                ("city", city),
-                ("url", url),
-                ("description", description),
-                ("employer_credit_code_raw", credit_kept),
-            )
-        )
-        if found:
-            problems.append(
-                Problem(
-                    "control_characters",
-                    WARN,
-                    f"control characters removed from {', '.join(found)}",
-                    field=found[0],
-                )
-            )
-            if not (posting_id and title and employer):
-                return None, [
-                    *problems,
-                    Problem(
-                        "missing_field",
-                        REJECT,
-                        "posting has no id, title or employer once control characters are removed",
-                        field=next(
-                            n for n, v in zip(_IDENTITY, (posting_id, title, employer), strict=True) if not v
-                        ),
-                    ),
-                ]
+    if not "".join(filter(None, texts)).isprintable():
+        texts = _control_free(_Texts._make(texts), problems)
+        if texts is None:
+            return None, problems
+    posting_id, title, employer, city, url, description, credit_kept = texts
     return {
         "platform_code": platform.code,
         "posting_id": posting_id,
@@ -1472,9 +1364,9 @@ def _build(
         "employer_credit_code": credit,
         "province_code": province_code,
         "city": city,
-        "industry_category": _industry(industry_raw, occupation_raw),
-        "education_level": _education(education_raw),
-        "employment_type": _employment(employment_raw),
+        "industry_category": _industry(raw.industry, raw.occupation),
+        "education_level": _education(raw.education),
+        "employment_type": _employment(raw.employment),
         "salary_min": lo,
         "salary_max": hi,
         "openings": openings,
@@ -1489,19 +1381,110 @@ def _build(
     }, problems
 
 
+def _identity_fields(
+    raw: _RawPosting, source: dict[str, str], problems: list[Problem]
+) -> tuple[str | None, str | None, str | None, datetime | None]:
+    """(posting id, title, employer, modification time); each one missing or unreadable is a reject."""
+    posting_id = identifier(raw.posting_id)
+    title = _text(raw.title)
+    employer = _text(raw.employer)
+    if posting_id is None:
+        problems.append(_missing("posting_id", source))
+    if title is None:
+        problems.append(_missing("title", source))
+    if employer is None:
+        problems.append(_missing("employer_name", source))
+    modified = None
+    try:
+        modified = _datetime(raw.modified, source["modified_at"])
+        if modified is None:
+            problems.append(_missing("modified_at", source))
+    except _Reject as exc:
+        problems.append(_reject(exc, "modified_at", raw.modified))
+    return posting_id, title, employer, modified
+
+
+def _other_fields(
+    platform: Platform, raw: _RawPosting, source: dict[str, str], problems: list[Problem]
+) -> tuple:
+    """(credit code, invalid credit code as written, monthly salary min, max, salary flagged, date
+    posted, valid through): a field that cannot be read is set aside with a warning; an invalid credit
+    code is kept apart, an implausible salary kept and flagged."""
+    credit = credit_kept = lo = hi = posted = valid = None
+    flagged = False
+    try:
+        credit = _credit_code(raw.credit)
+    except _Reject as exc:
+        credit_kept = exc.value
+        problems.append(_warn(exc, "employer_credit_code", credit_kept))
+    try:
+        lo, hi = _salary(raw.salary, _UNIT_KEY[platform.salary_unit])
+    except _Reject as exc:
+        problems.append(_warn(exc, "salary", raw.salary))
+    else:
+        limits = platform.limits
+        lo, hi, problem = _check_salary(lo, hi, limits.salary_monthly_min, limits.salary_monthly_max)
+        if problem is not None:
+            flagged = True
+            problems.append(problem)
+    try:
+        posted = _date(raw.posted, source["date_posted"])
+    except _Reject as exc:
+        problems.append(_warn(exc, "date_posted", raw.posted))
+    try:
+        valid = _datetime(raw.valid, source["valid_through"], end_of_day=True, memo=True)
+    except _Reject as exc:
+        problems.append(_warn(exc, "valid_through", raw.valid))
+    return credit, credit_kept, lo, hi, flagged, posted, valid
+
+
+def _renamed(expected: str, found: str) -> Problem:
+    return Problem(
+        "field_renamed",
+        WARN,
+        f"feed field {expected!r} is missing; its value was read from {found!r}",
+        field=expected,
+    )
+
+
+def _control_free(texts: _Texts, problems: list[Problem]) -> _Texts | None:
+    """The texts without control characters, with a warning when any were removed; None (and a reject)
+    when the id, title or employer is left empty."""
+    found: list[str] = []
+    cleaned = _Texts._make(
+        _strip_control(name, value, found) for name, value in zip(_Texts._fields, texts, strict=True)
+    )
+    if not found:
+        return cleaned
+    problems.append(
+        Problem(
+            "control_characters", WARN, f"control characters removed from {', '.join(found)}", field=found[0]
+        )
+    )
+    if cleaned.posting_id and cleaned.title and cleaned.employer_name:
+        return cleaned
+    problems.append(
+        Problem(
+            "missing_field",
+            REJECT,
+            "posting has no id, title or employer once control characters are removed",
+            field=next(n for n, v in zip(_IDENTITY, cleaned[:3], strict=True) if not v),
+        )
+    )
+    return None
+
+
 _IDENTITY = ("posting_id", "title", "employer_name")
 _UNIT_KEY = {"HOUR": "hour", "DAY": "day", "WEEK": "week", "MONTH": "month", "YEAR": "year"}
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # as text.strip_control
 
 
 def _strip_control(name: str, value: str | None, found: list[str]) -> str | None:
-    if value is None or value.isprintable() or _CONTROL_RE.search(value) is None:
-        return value
-    found.append(name)
-    cleaned = _CONTROL_RE.sub("", value)
-    if name != "description":  # a single-line field: what the removal left as double spaces goes
-        cleaned = " ".join(cleaned.split())
-    return cleaned or None
+    """``value`` without control characters (a single-line field also without the spaces left), its
+    name added to ``found`` when it held any."""
+    cleaned = without_control(value, single_line=name != "description")
+    if cleaned != value:
+        found.append(name)
+    return cleaned
 
 
 def _problems_text(problems: list[Problem]) -> str:
@@ -1522,7 +1505,7 @@ def _clean(text: str | None) -> str | None:
     """A problem's text without control characters (it quotes what the feed sent)."""
     if text is None or text.isprintable():
         return text
-    return _CONTROL_RE.sub("", text)
+    return strip_control(text)
 
 
 def _show(value: object) -> str | None:

@@ -63,7 +63,8 @@ def extract(platform_code: str, since: datetime, until: datetime) -> dict:
 
     platform = config.platform(platform_code)
     base_url, token = client.connection_for(platform)
-    result = client.extract(platform, since, until, base_url=base_url, token=token, raw_dir=raw_dir())
+    settings = client.ClientSettings.for_platform(platform, base_url=base_url, token=token)
+    result = client.extract(settings, since, until, raw_dir())
     log.info(
         "%s: %d pages, %d items (%d unique, %d duplicates dropped), %d retries → %s",
         platform_code,
@@ -91,7 +92,6 @@ def load(extracted: dict, *, run_id: str | None = None) -> dict:
         items,
         since=datetime.fromisoformat(extracted["since"]),
         until=datetime.fromisoformat(extracted["until"]),
-        run_id=run_id or "",
     )
     return {
         **report.as_dict(),
