@@ -16,6 +16,7 @@ import pytest
 from recruitment_month import config, reminders, warehouse
 from recruitment_month.reports import pipeline as reports
 from recruitment_month.reports.fields import COUNT_KEYS, cumulative_key
+from recruitment_month.settings import settings
 from recruitment_month.summary import final
 
 CAMPAIGN = config.campaign()
@@ -202,9 +203,7 @@ def test_the_final_report_comes_after_the_last_follow_up():
 def test_a_final_report_before_the_last_follow_up_is_a_configuration_error(tmp_path):
     import yaml
 
-    data = yaml.safe_load(
-        config._path("RECRUITMENT_CAMPAIGN_FILE", "campaign.yaml").read_text(encoding="utf-8")
-    )
+    data = yaml.safe_load(settings().campaign_file.read_text(encoding="utf-8"))
     data["campaign"]["final_report"] = {"day_offset": 1, "time": "09:00"}  # before Saturday 10:00
     path = tmp_path / "campaign.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
