@@ -229,6 +229,20 @@ def _drop(path: list):
             "at least 1 item",
         ),
         (
+            "units.yaml",
+            Units,
+            _set(["units", 2, "authority"], "河北省教育局"),
+            "units[2](code 130000)",
+            "education authority",
+        ),
+        (
+            "units.yaml",
+            Units,
+            _set(["units", 2, "authority"], "北京市教育委员会"),
+            "units[2](code 130000)",
+            "should be the official name of 河北省",
+        ),
+        (
             "platforms.yaml",
             Platforms,
             _set(["platforms", 4, "field_map"], None),

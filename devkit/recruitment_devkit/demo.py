@@ -202,9 +202,25 @@ def _load_counts(engine, run_id: str) -> dict:
     return counts or {}
 
 
+def closing_table(campaign, weeks: dict, current: list[dict]) -> str:
+    """Each week's units by status (the product's status rule) and its reported positions."""
+    from recruitment_month import status
+
+    lines = ["Week ending   on time  late  rejected  missing   positions (week)"]
+    for week in campaign.weeks:
+        counts = Counter(w.status for w in weeks[week].values())
+        positions = sum(r["positions"] for r in current if r["week_ending"] == week)
+        lines.append(
+            f"{week}    {counts[status.ON_TIME]:5d} {counts[status.LATE]:5d} {counts[status.REJECTED]:9d} "
+            f"{counts[status.MISSING]:8d}   {positions:14,d}"
+        )
+    return "\n".join(lines)
+
+
 def _summary(engine, campaign, sink, data: Path, seconds: float) -> None:
     from sqlalchemy import func, select
 
+    from recruitment_month import config, status
     from recruitment_month.reports.pipeline import current_reports
     from recruitment_month.schema import (
         audit_inbox_file,
@@ -217,22 +233,17 @@ def _summary(engine, campaign, sink, data: Path, seconds: float) -> None:
         versions = Counter(conn.execute(select(mart_weekly_summary.c.kind)).scalars())
         postings = conn.execute(select(func.count()).select_from(core_posting)).scalar_one()
         current = current_reports(conn, campaign.weeks[0], campaign.weeks[-1])
+        codes = [u.code for u in config.units().units]
+        end = datetime.now(UTC)
+        weeks = {week: status.week_statuses(conn, campaign, week, end, codes) for week in campaign.weeks}
         files = Counter(conn.execute(select(audit_inbox_file.c.status)).scalars())
         ledger = Counter(
             conn.execute(
                 select(audit_notification.c.kind, func.count()).group_by(audit_notification.c.kind)
             ).all()
         )
-    expected = 32
     print()
-    print("Week ending   on time  late  missing   positions (week)")
-    for week in campaign.weeks:
-        rows = [r for r in current if r["week_ending"] == week]
-        on_time = sum(r["timeliness"] == "on_time" for r in rows)
-        late = len(rows) - on_time
-        print(
-            f"{week}    {on_time:5d} {late:5d} {expected - len(rows):8d}   {sum(r['positions'] for r in rows):14,d}"
-        )
+    print(closing_table(campaign, weeks, current))
     print()
     print(f"Report files: {dict(files)}")
     print(f"Summaries: {dict(versions)}; job postings in the warehouse: {postings:,}")

@@ -237,9 +237,20 @@ class Campaign(_Strict):
         return closed[-1] if closed else None
 
 
+def authority_suffix(unit_name: str) -> str:
+    """How the official name of a unit's education authority ends: 教育委员会 for the municipalities
+    directly under the central government, 教育局 for the Xinjiang Production and Construction Corps,
+    教育厅 for the provinces and autonomous regions."""
+    if unit_name.endswith("兵团"):
+        return "教育局"
+    return "教育委员会" if unit_name.endswith("市") else "教育厅"
+
+
 class Unit(_Strict):
     code: str = Field(pattern=r"^\d{6}$")
     name: str
+    # The unit's education authority by its official name: the addressee of every message to the unit.
+    authority: str
     name_en: str
     short_names: list[str] = []
     contacts: list[Email] = Field(min_length=1)
@@ -247,6 +258,16 @@ class Unit(_Strict):
     # names one (a report's 填报人 and 联系电话 come first).
     contact_name: str | None = None
     contact_phone: str | None = None
+
+    @model_validator(mode="after")
+    def _authority(self) -> Unit:
+        suffix = authority_suffix(self.name)
+        if not (self.authority.startswith(self.name) and self.authority.endswith(suffix)):
+            raise ValueError(
+                f"authority {self.authority!r} should be the official name of {self.name}'s education "
+                f"authority: {self.name}…{suffix}"
+            )
+        return self
 
     @property
     def names(self) -> list[str]:

@@ -39,6 +39,19 @@ class Step:
     def name(self) -> str:
         return self.kind if self.kind == "deadline" else f"{self.kind}_{self.number}"
 
+    def label(self, campaign: Campaign) -> str:
+        """Which step this is, in the words its subject and first line begin with: 截止前一天 (or 截止前N天),
+        今天17:00截止, 已逾期, 逾期第N天 (N counted in calendar days after the deadline's day)."""
+        deadline = campaign.deadline(self.week)
+        days = (self.at.astimezone(campaign.tz).date() - deadline.astimezone(campaign.tz).date()).days
+        if self.kind == "deadline":
+            return "已逾期"
+        if self.kind == "follow_up":
+            return f"逾期第{max(days, 1)}天"
+        if days == 0:
+            return f"今天{deadline.astimezone(campaign.tz):%H:%M}截止"
+        return "截止前一天" if days == -1 else f"截止前{-days}天"
+
 
 def steps(campaign: Campaign) -> list[Step]:
     out = []
@@ -56,14 +69,13 @@ def due(campaign: Campaign, moment: datetime, window: timedelta = WINDOW) -> lis
 
 
 def outstanding(conn: Connection, campaign: Campaign, week: date, as_of: datetime) -> dict[str, str | None]:
-    """Units with nothing accepted for ``week`` by ``as_of``: code → why their last file was rejected
-    (None when nothing was received)."""
-    from recruitment_month import config
-    from recruitment_month.summary.compute import first_accepted, rejections
+    """Units with nothing accepted for ``week`` by ``as_of`` (status missing or rejected): code → why
+    their last file was rejected (None when nothing was received)."""
+    from recruitment_month import config, status
 
-    accepted = first_accepted(conn, week, as_of)
-    rejected = rejections(conn, campaign, week, as_of)
-    return {u.code: rejected.get(u.code) for u in config.units().units if u.code not in accepted}
+    codes = [u.code for u in config.units().units]
+    weeks = status.week_statuses(conn, campaign, week, as_of, codes)
+    return {code: w.note for code, w in weeks.items() if not w.reported}
 
 
 def _render(name: str, *, html: bool = True, **context) -> tuple[str, str | None]:
@@ -72,6 +84,41 @@ def _render(name: str, *, html: bool = True, **context) -> tuple[str, str | None
     env = environment()
     text = env.get_template(f"{name}.txt.j2").render(**context)
     return text, env.get_template(f"{name}.html.j2").render(**context) if html else None
+
+
+@dataclass(frozen=True)
+class StepText:
+    """What one step says to one unit: its subject and first line."""
+
+    subject: str
+    lead: str
+
+
+def step_text(step: Step, unit, campaign: Campaign, *, rejected: bool) -> StepText:
+    """The subject and first line of ``step`` for ``unit``; both begin with the step's label, so no two
+    steps of a week read alike."""
+    from recruitment_month.dates import cn_moment
+    from recruitment_month.reports.messages import PREFIX, week_label
+
+    label = step.label(campaign)
+    week = week_label(step.week, campaign)
+    deadline = cn_moment(campaign.deadline(step.week), campaign.tz, year=False)
+    nothing = "已收到的文件均未通过校验" if rejected else "尚未收到贵单位的周报"
+    if step.kind == "before":
+        lead = f"【{label}】{week}周报将于{deadline}截止，目前{nothing}，请按时报送。"
+        subject = f"{PREFIX}【{label}】请于{deadline}前报送{unit.name}{week}周报"
+    elif step.kind == "deadline":
+        lead = f"【{label}】{week}周报已于{deadline}截止，{nothing}，请尽快报送，逾期报送将在全国汇总中注明。"
+        subject = f"{PREFIX}【{label}】{unit.name}{week}周报已过截止时间，请尽快报送"
+    else:
+        lead = (
+            f"【{label}】{week}周报已于{deadline}截止，至今{nothing}，请于今日内报送；"
+            "如有困难请与教育部高校学生司联系。"
+        )
+        subject = f"{PREFIX}【{label}】{unit.name}{week}周报仍未收到，请今日内报送"
+    if rejected:
+        subject += "（已收到的文件未通过校验）"
+    return StepText(subject, lead)
 
 
 def mails_for(step: Step, pending: dict[str, str | None], campaign: Campaign, moment: datetime) -> list[Mail]:
@@ -85,24 +132,15 @@ def mails_for(step: Step, pending: dict[str, str | None], campaign: Campaign, mo
     for code, note in sorted(pending.items()):
         unit = units[code]
         status = "rejected" if note else "missing"
-        if step.kind == "before":
-            lead = f"{label}周报将于{deadline_local}截止，目前尚未收到贵单位通过校验的周报，请按时报送。"
-            subject = f"【校园招聘月】提醒：请于{deadline_local}前报送{label}周报"
-        elif step.kind == "deadline":
-            lead = f"{label}周报已于{deadline_local}截止，仍未收到贵单位通过校验的周报，请尽快报送，逾期报送将在周报中注明。"
-            subject = f"【校园招聘月】{label}周报已截止，请尽快报送"
-        else:
-            lead = f"{label}周报截止已过，至今仍未收到贵单位通过校验的周报，请于今日内报送；如有困难请与教育部高校学生司联系。"
-            subject = f"【校园招聘月】再次提醒：{label}周报仍未收到"
-        if status == "rejected":
-            subject += "（已收到的文件未通过校验）"
+        words = step_text(step, unit, campaign, rejected=status == "rejected")
         text, html = _render(
             "reminder",
-            subject=subject,
-            heading="周报报送提醒",
+            subject=words.subject,
+            heading=f"周报报送提醒：{step.label(campaign)}",
             accent="#bc4c00",
+            salutation=unit.authority,
             unit=unit,
-            lead=lead,
+            lead=words.lead,
             week_label=label,
             deadline_local=deadline_local,
             status=status,
@@ -116,7 +154,7 @@ def mails_for(step: Step, pending: dict[str, str | None], campaign: Campaign, mo
                 kind=f"reminder_{step.kind}",
                 subject_ref=f"{step.week}/{code}",
                 recipients=list(unit.contacts),
-                subject=subject,
+                subject=words.subject,
                 text=text,
                 html=html,
             )
@@ -170,7 +208,7 @@ def withdraw_settled(engine: Engine, campaign: Campaign) -> int:
     from sqlalchemy import select, update
 
     from recruitment_month.schema import audit_notification as t
-    from recruitment_month.summary.compute import first_accepted
+    from recruitment_month.status import first_accepted
 
     now = datetime.now(UTC)
     withdrawn = 0

@@ -189,7 +189,10 @@ def test_an_oversize_upload_is_refused_unread_and_unarchived_and_its_unit_is_tol
     # only Tianjin's file is in the archive
     assert [p.read_bytes() for p in env.archived()] == [report("120000")]
     (notice,) = [m for m in env.mails() if m["To"] == "jyc-110000@example.org"]
-    assert "未通过校验" in notice["Subject"]
+    # its own words: the file was refused unread, not found wrong
+    assert "“huge.xlsx”" in notice["Subject"]
+    assert "超过大小上限，未予读取" in notice["Subject"]
+    assert "未通过校验" not in notice["Subject"]
     text = notice.get_body(("plain",)).get_content()
     assert "huge.xlsx" in text
     assert "300.0 MB" in text

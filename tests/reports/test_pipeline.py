@@ -163,8 +163,8 @@ def test_on_time_and_late_are_decided_by_landing_time_at_the_17_00_boundary(env)
     landed = {r["unit_code"]: r["landed_at"] for r in env.rows(schema.core_report)}
     assert landed["120000"] == datetime(2022, 11, 11, 9, 0, tzinfo=UTC)
     subjects = sorted(m["Subject"] for m in env.mails())
-    assert sum("（按时）" in s for s in subjects) == 2
-    assert sum("（逾期）" in s for s in subjects) == 2
+    assert sum("（按时报送）" in s for s in subjects) == 2
+    assert sum("（逾期报送）" in s for s in subjects) == 2
 
 
 def test_landing_time_is_recorded_when_first_seen_not_when_touched_later(env):
@@ -289,7 +289,8 @@ def test_rejection_notice_lists_every_problem_in_chinese(env):
         ("employers", "12人"),
     }
     (mail,) = env.mails()
-    assert mail["Subject"].startswith("【校园招聘月】周报未通过校验")
+    assert mail["Subject"].startswith("【校园招聘月】北京市")
+    assert "“bad.csv”（11月11日 09:00收到）未通过校验" in mail["Subject"]
     text = mail.get_body(("plain",)).get_content()
     html = mail.get_body(("html",)).get_content()
     for value in ("约300", "-5", "12人"):

@@ -459,6 +459,10 @@ class FileOutcome:
     timeliness: str | None = None
     problems: list[Problem] = field(default_factory=list)
     record: dict | None = None
+    # For a correction (revision > 1): when the week's first accepted report landed, and the figures
+    # of the revision it replaces.
+    first_landed_at: datetime | None = None
+    replaced: dict | None = None
 
 
 def _read_archived(uri: str) -> bytes:
@@ -711,7 +715,7 @@ def _load(engine: Engine, outcome: FileOutcome, campaign, run_id: str) -> None:
     """One file, one transaction: the report (if accepted), its problems, the file's status."""
     from sqlalchemy import delete, func, select, update
 
-    from recruitment_month import config, notifications, schema, warehouse
+    from recruitment_month import config, notifications, schema, status, warehouse
     from recruitment_month.reports.fields import COUNT_KEYS, cumulative_key
     from recruitment_month.reports.messages import for_outcome
     from recruitment_month.reports.rules import check_history
@@ -741,7 +745,9 @@ def _load(engine: Engine, outcome: FileOutcome, campaign, run_id: str) -> None:
             ) + 1
             outcome.status = "accepted"
             outcome.revision = revision
-            outcome.timeliness = "on_time" if outcome.landed_at <= campaign.deadline(week) else "late"
+            # The week's timeliness is its first accepted report's; a correction keeps it.
+            first = status.first_accepted(conn, week, outcome.landed_at).get(unit, outcome.landed_at)
+            outcome.timeliness = status.timeliness(first, campaign.deadline(week))
             row = {
                 "unit_code": unit,
                 "week_ending": week,
@@ -870,7 +876,25 @@ def _stored_outcomes(conn: Connection, file_ids: list[str]) -> list[FileOutcome]
                 record={k: report.get(k) for k in RECORD_KEYS} if report else None,
             )
         )
+        if report and report["revision"] > 1:
+            outcomes[-1].first_landed_at, outcomes[-1].replaced = _replaced(conn, report)
     return outcomes
+
+
+def _replaced(conn: Connection, report: dict) -> tuple[datetime, dict | None]:
+    """For a correction: the landing time of the week's first accepted report, and the figures of
+    the revision it replaces."""
+    from sqlalchemy import func, select
+
+    from recruitment_month.reports.fields import RECORD_KEYS
+    from recruitment_month.schema import core_report as r
+
+    same = (r.c.unit_code == report["unit_code"], r.c.week_ending == report["week_ending"])
+    first = conn.execute(select(func.min(r.c.landed_at)).where(*same)).scalar_one()
+    previous = (
+        conn.execute(select(r).where(*same, r.c.revision == report["revision"] - 1)).mappings().one_or_none()
+    )
+    return first, {k: previous.get(k) for k in RECORD_KEYS} if previous else None
 
 
 def notify(engine: Engine) -> dict[str, int]:

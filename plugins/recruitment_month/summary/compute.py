@@ -7,10 +7,8 @@ fingerprint and sends nothing.
 
 Definitions:
 
-* a unit is **on time** when a report of the week that was accepted landed by the deadline, **late**
-  when its first accepted report landed after, **rejected** when files for the week were received and
-  none was accepted, **missing** otherwise. A rejected file counts for the week it declares, or, when
-  the week could not be read, for the week in which it landed;
+* a unit's status (on time, late, rejected, missing) is the rule of ``recruitment_month.status``: its
+  first accepted report decides the week's timeliness, and a correction never changes it;
 * the figures of a unit are those of its latest accepted revision landed by ``as_of``;
 * the national cumulative carries forward each unit's last reported cumulative when it has not
   reported this week, so a missing report does not shrink the campaign's total;
@@ -32,6 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from recruitment_month.reports.fields import BY_KEY, COUNT_KEYS, cumulative_key
+from recruitment_month.status import decide, first_accepted, rejections
 from recruitment_month.summary.model import (
     CrossCheck,
     FeedFigures,
@@ -67,48 +66,6 @@ def _reports_as_of(conn: Connection, first: date, last: date, as_of: datetime) -
         r.c.week_ending.between(first, last), r.c.landed_at <= as_of, r.c.revision == latest
     )
     return [dict(row) for row in conn.execute(query).mappings()]
-
-
-def first_accepted(conn: Connection, week: date, as_of: datetime) -> dict[str, datetime]:
-    from sqlalchemy import func, select
-
-    from recruitment_month.schema import core_report as r
-
-    rows = conn.execute(
-        select(r.c.unit_code, func.min(r.c.landed_at))  # min() keeps the column's UTC type
-        .where(r.c.week_ending == week, r.c.landed_at <= as_of)
-        .group_by(r.c.unit_code)
-    ).all()
-    return dict(rows)
-
-
-def rejections(conn: Connection, campaign, week: date, as_of: datetime) -> dict[str, str]:
-    """unit → the first problem of its latest rejected file for the week (landed by ``as_of``)."""
-    from sqlalchemy import select
-
-    from recruitment_month.schema import audit_inbox_file as f
-    from recruitment_month.schema import audit_report_problem as p
-
-    rows = conn.execute(
-        select(f.c.file_id, f.c.unit_folder, f.c.week_ending, f.c.landed_at)
-        .where(f.c.status == "rejected", f.c.landed_at <= as_of)
-        .order_by(f.c.landed_at)
-    ).all()
-    latest: dict[str, str] = {}
-    for file_id, folder, declared, landed in rows:
-        attributed = declared if declared and campaign.is_week(declared) else campaign.week_for(landed)
-        if attributed == week:
-            latest[folder] = file_id
-    notes = {}
-    for folder, file_id in latest.items():
-        message = conn.execute(
-            select(p.c.message)
-            .where(p.c.file_id == file_id, p.c.severity == "reject")
-            .order_by(p.c.seq)
-            .limit(1)
-        ).scalar()
-        notes[folder] = message or "文件未通过校验"
-    return notes
 
 
 def _warnings(conn: Connection, reports: list[dict], names: dict[str, str]) -> list[QualityWarning]:
@@ -251,7 +208,7 @@ def compute(conn: Connection, week: date, as_of: datetime, *, version: int = 1) 
     for unit in units_cfg:
         report = this_week.get(unit.code)
         if report is not None:
-            status = "on_time" if first[unit.code] <= deadline else "late"
+            status = decide(first[unit.code], deadline)
             units.append(
                 UnitStatus(
                     code=unit.code,
@@ -267,7 +224,7 @@ def compute(conn: Connection, week: date, as_of: datetime, *, version: int = 1) 
                 )
             )
         else:
-            status = "rejected" if unit.code in rejected else "missing"
+            status = decide(None, deadline, any_rejected=unit.code in rejected)
             units.append(
                 UnitStatus(
                     code=unit.code,
