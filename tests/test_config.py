@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -148,180 +150,190 @@ def _drop(path: list):
     return mutate
 
 
-@pytest.mark.parametrize(
-    ("source", "model", "mutate", "key", "problem"),
-    [
-        (
-            "campaign.yaml",
-            config._CampaignFile,
-            _set(["campaign", "first_week_ending"], "2022-11-10"),
-            "campaign",
-            "is a thursday, not a friday",
-        ),
-        (
-            "campaign.yaml",
-            config._CampaignFile,
-            _set(["campaign", "timezone"], "Asia/Beijing"),
-            "campaign.timezone",
-            "unknown time zone",
-        ),
-        (
-            "campaign.yaml",
-            config._CampaignFile,
-            _set(["campaign", "deadline_time"], "25:00"),
-            "campaign.deadline_time",
-            "should match pattern",
-        ),
-        (
-            "campaign.yaml",
-            config._CampaignFile,
-            _drop(["campaign", "recipients"]),
-            "campaign.recipients",
-            "Field required",
-        ),
-        (
-            "campaign.yaml",
-            config._CampaignFile,
-            _set(["campaign", "sender"], "not-an-address"),
-            "campaign.sender",
-            "should match pattern",
-        ),
-        (
-            "campaign.yaml",
-            config._CampaignFile,
-            _set(["campaign", "deadlin_time"], "17:00"),
-            "campaign.deadlin_time",
-            "unknown key",
-        ),
-        (
-            "campaign.yaml",
-            config._CampaignFile,
-            _set(["campaign", "reminders", "follow_up"], [{"day_offset": -1, "time": "10:00"}]),
-            "campaign.reminders",
-            "before the deadline",
-        ),
-        (
-            "units.yaml",
-            Units,
-            _set(["units", 3, "code"], "14000"),
-            "units[3](code 14000).code",
-            "should match pattern",
-        ),
-        (
-            "units.yaml",
-            Units,
-            _set(["units", 3, "code"], "110000"),
-            "units",
-            "unit code 110000 appears twice",
-        ),
-        (
-            "units.yaml",
-            Units,
-            _set(["units", 3, "short_names"], ["北京"]),
-            "units",
-            "'北京' is used by units",
-        ),
-        (
-            "units.yaml",
-            Units,
-            _set(["units", 0, "contacts"], []),
-            "units[0](code 110000).contacts",
-            "at least 1 item",
-        ),
-        (
-            "units.yaml",
-            Units,
-            _set(["units", 2, "authority"], "河北省教育局"),
-            "units[2](code 130000)",
-            "education authority",
-        ),
-        (
-            "units.yaml",
-            Units,
-            _set(["units", 2, "authority"], "北京市教育委员会"),
-            "units[2](code 130000)",
-            "should be the official name of 河北省",
-        ),
-        (
-            "platforms.yaml",
-            Platforms,
-            _set(["platforms", 4, "field_map"], None),
-            "platforms[4](code tongcheng58)",
-            "needs a field_map",
-        ),
-        (
-            "platforms.yaml",
-            Platforms,
-            _set(["platforms", 0, "adapter"], "xml"),
-            "platforms[0](code zhilian).adapter",
-            "'jsonld' or 'flat'",
-        ),
-        (
-            "platforms.yaml",
-            Platforms,
-            _set(["platforms", 1, "code"], "zhilian"),
-            "platforms",
-            "platform codes appear twice: zhilian",
-        ),
-        (
-            "platforms.yaml",
-            Platforms,
-            _set(["platforms", 2, "page_size"], 0),
-            "platforms[2](code liepin).page_size",
-            "greater than 0",
-        ),
-        (
-            "platforms.yaml",
-            Platforms,
-            _set(["platforms", 3, "salary_unit"], "FORTNIGHT"),
-            "platforms[3](code bosszhipin).salary_unit",
-            "'HOUR', 'DAY', 'WEEK', 'MONTH' or 'YEAR'",
-        ),
-        (
-            "platforms.yaml",
-            Platforms,
-            _set(["platforms", 5, "limits"], {"salary_monthly_min": 200_000}),
-            "platforms[5](code lagou).limits",
-            "salary_monthly_min must be below salary_monthly_max",
-        ),
-        (
-            "platforms.yaml",
-            Platforms,
-            _set(["limits", "max_page_bytes"], 0),
-            "limits.max_page_bytes",
-            "greater than 0",
-        ),
-        (
-            "platforms.yaml",
-            Platforms,
-            _set(["platforms", 6, "base_url"], "${RECRUITMENT_TEST_UNSET_FEEDS}/p/chinahr"),
-            "platforms[6](code chinahr).base_url",
-            "RECRUITMENT_TEST_UNSET_FEEDS is not set and ${RECRUITMENT_TEST_UNSET_FEEDS} has no default",
-        ),
-        (
-            "platforms.yaml",
-            Platforms,
-            _set(["platforms", 7, "base_url"], "feeds.example.org/p/yingjiesheng"),
-            "platforms[7](code yingjiesheng).base_url",
-            "should match pattern",
-        ),
-        (
-            "platforms.yaml",
-            Platforms,
-            _set(["platforms", 8, "conn_id"], "feed-shixiseng"),
-            "platforms[8](code shixiseng).conn_id",
-            "should match pattern",
-        ),
-    ],
-)
-def test_a_mistake_names_file_key_and_problem(tmp_path, source, model, mutate, key, problem):
-    path = _write(tmp_path, source, mutate)
+class Mistake(NamedTuple):
+    """A configuration file with one mistake, and what the error must say about it."""
+
+    source: str
+    model: type
+    mutate: Callable[[dict], None]
+    key: str
+    problem: str
+
+
+MISTAKES = [
+    (
+        "campaign.yaml",
+        config._CampaignFile,
+        _set(["campaign", "first_week_ending"], "2022-11-10"),
+        "campaign",
+        "is a thursday, not a friday",
+    ),
+    (
+        "campaign.yaml",
+        config._CampaignFile,
+        _set(["campaign", "timezone"], "Asia/Beijing"),
+        "campaign.timezone",
+        "unknown time zone",
+    ),
+    (
+        "campaign.yaml",
+        config._CampaignFile,
+        _set(["campaign", "deadline_time"], "25:00"),
+        "campaign.deadline_time",
+        "should match pattern",
+    ),
+    (
+        "campaign.yaml",
+        config._CampaignFile,
+        _drop(["campaign", "recipients"]),
+        "campaign.recipients",
+        "Field required",
+    ),
+    (
+        "campaign.yaml",
+        config._CampaignFile,
+        _set(["campaign", "sender"], "not-an-address"),
+        "campaign.sender",
+        "should match pattern",
+    ),
+    (
+        "campaign.yaml",
+        config._CampaignFile,
+        _set(["campaign", "deadlin_time"], "17:00"),
+        "campaign.deadlin_time",
+        "unknown key",
+    ),
+    (
+        "campaign.yaml",
+        config._CampaignFile,
+        _set(["campaign", "reminders", "follow_up"], [{"day_offset": -1, "time": "10:00"}]),
+        "campaign.reminders",
+        "before the deadline",
+    ),
+    (
+        "units.yaml",
+        Units,
+        _set(["units", 3, "code"], "14000"),
+        "units[3](code 14000).code",
+        "should match pattern",
+    ),
+    (
+        "units.yaml",
+        Units,
+        _set(["units", 3, "code"], "110000"),
+        "units",
+        "unit code 110000 appears twice",
+    ),
+    (
+        "units.yaml",
+        Units,
+        _set(["units", 3, "short_names"], ["北京"]),
+        "units",
+        "'北京' is used by units",
+    ),
+    (
+        "units.yaml",
+        Units,
+        _set(["units", 0, "contacts"], []),
+        "units[0](code 110000).contacts",
+        "at least 1 item",
+    ),
+    (
+        "units.yaml",
+        Units,
+        _set(["units", 2, "authority"], "河北省教育局"),
+        "units[2](code 130000)",
+        "education authority",
+    ),
+    (
+        "units.yaml",
+        Units,
+        _set(["units", 2, "authority"], "北京市教育委员会"),
+        "units[2](code 130000)",
+        "should be the official name of 河北省",
+    ),
+    (
+        "platforms.yaml",
+        Platforms,
+        _set(["platforms", 4, "field_map"], None),
+        "platforms[4](code tongcheng58)",
+        "needs a field_map",
+    ),
+    (
+        "platforms.yaml",
+        Platforms,
+        _set(["platforms", 0, "adapter"], "xml"),
+        "platforms[0](code zhilian).adapter",
+        "'jsonld' or 'flat'",
+    ),
+    (
+        "platforms.yaml",
+        Platforms,
+        _set(["platforms", 1, "code"], "zhilian"),
+        "platforms",
+        "platform codes appear twice: zhilian",
+    ),
+    (
+        "platforms.yaml",
+        Platforms,
+        _set(["platforms", 2, "page_size"], 0),
+        "platforms[2](code liepin).page_size",
+        "greater than 0",
+    ),
+    (
+        "platforms.yaml",
+        Platforms,
+        _set(["platforms", 3, "salary_unit"], "FORTNIGHT"),
+        "platforms[3](code bosszhipin).salary_unit",
+        "'HOUR', 'DAY', 'WEEK', 'MONTH' or 'YEAR'",
+    ),
+    (
+        "platforms.yaml",
+        Platforms,
+        _set(["platforms", 5, "limits"], {"salary_monthly_min": 200_000}),
+        "platforms[5](code lagou).limits",
+        "salary_monthly_min must be below salary_monthly_max",
+    ),
+    (
+        "platforms.yaml",
+        Platforms,
+        _set(["limits", "max_page_bytes"], 0),
+        "limits.max_page_bytes",
+        "greater than 0",
+    ),
+    (
+        "platforms.yaml",
+        Platforms,
+        _set(["platforms", 6, "base_url"], "${RECRUITMENT_TEST_UNSET_FEEDS}/p/chinahr"),
+        "platforms[6](code chinahr).base_url",
+        "RECRUITMENT_TEST_UNSET_FEEDS is not set and ${RECRUITMENT_TEST_UNSET_FEEDS} has no default",
+    ),
+    (
+        "platforms.yaml",
+        Platforms,
+        _set(["platforms", 7, "base_url"], "feeds.example.org/p/yingjiesheng"),
+        "platforms[7](code yingjiesheng).base_url",
+        "should match pattern",
+    ),
+    (
+        "platforms.yaml",
+        Platforms,
+        _set(["platforms", 8, "conn_id"], "feed-shixiseng"),
+        "platforms[8](code shixiseng).conn_id",
+        "should match pattern",
+    ),
+]
+
+
+@pytest.mark.parametrize("mistake", [Mistake(*m) for m in MISTAKES], ids=lambda m: m.key)
+def test_a_mistake_names_file_key_and_problem(tmp_path, mistake):
+    path = _write(tmp_path, mistake.source, mistake.mutate)
     with pytest.raises(ConfigError) as err:
-        load_file(path, model)
+        load_file(path, mistake.model)
     message = str(err.value)
     assert str(path) in message
-    assert f": {key}" in message
-    assert problem in message
+    assert f": {mistake.key}" in message
+    assert mistake.problem in message
 
 
 def test_unreadable_files_are_named(tmp_path):

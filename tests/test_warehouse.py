@@ -63,7 +63,9 @@ def test_reference_data_loads_idempotently(warehouse_url):
 
 
 def test_timestamps_must_be_timezone_aware(warehouse_url):
-    from datetime import datetime
+    from datetime import UTC, datetime
+
+    naive = datetime(2022, 11, 11, 9, 0, tzinfo=UTC).replace(tzinfo=None)  # what the warehouse refuses
 
     with pytest.raises(Exception, match="naive datetime"), warehouse.transaction(warehouse_url) as conn:
         conn.execute(
@@ -74,7 +76,7 @@ def test_timestamps_must_be_timezone_aware(warehouse_url):
                 "task_id": "t",
                 "subject": "s",
                 "counts": {},
-                "finished_at": datetime(2022, 11, 11, 17, 0),  # noqa: DTZ001 - naive on purpose: refused
+                "finished_at": naive,
             },
         )
 

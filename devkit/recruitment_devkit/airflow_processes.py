@@ -149,26 +149,37 @@ class Processes:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
             if not pending:
                 break
-            for p in pending:
-                with contextlib.suppress(ProcessLookupError, PermissionError):  # gone meanwhile
-                    if sig == signal.SIGINT:
-                        p.popen.send_signal(sig)
-                    else:
-                        os.killpg(p.popen.pid, sig)
-            deadline = time.monotonic() + timeout
-            still = []
-            for p in pending:
-                try:
-                    p.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
-                    how[p.name] = f"{sig.name}, exit {p.popen.returncode}"
-                except subprocess.TimeoutExpired:
-                    still.append(p)
-            pending = still
+            pending = self._signal(pending, sig, timeout, how)
+        left = self._reap_members(timeout)
+        self.running.clear()
+        return how, [f"{pid} {command}" for pid, command in left]
+
+    @staticmethod
+    def _signal(pending: list, sig: signal.Signals, timeout: float, how: dict[str, str]) -> list:
+        """Send ``sig`` to each pending component (SIGINT to the process, others to its group), wait up
+        to ``timeout`` for them, note in ``how`` how each that ended did; returns those still running."""
+        for p in pending:
+            with contextlib.suppress(ProcessLookupError, PermissionError):  # gone meanwhile
+                if sig == signal.SIGINT:
+                    p.popen.send_signal(sig)
+                else:
+                    os.killpg(p.popen.pid, sig)
+        deadline = time.monotonic() + timeout
+        still = []
+        for p in pending:
+            try:
+                p.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
+                how[p.name] = f"{sig.name}, exit {p.popen.returncode}"
+            except subprocess.TimeoutExpired:
+                still.append(p)
+        return still
+
+    def _reap_members(self, timeout: float) -> list[tuple[int, str]]:
+        """Wait up to ``timeout`` for every process of our sessions to be gone; kill and return the rest."""
         deadline = time.monotonic() + timeout
         while (left := self.members()) and time.monotonic() < deadline:
             time.sleep(0.5)
         for pid, _ in left:
             with contextlib.suppress(ProcessLookupError, PermissionError):  # gone meanwhile
                 os.kill(pid, signal.SIGKILL)
-        self.running.clear()
-        return how, [f"{pid} {command}" for pid, command in left]
+        return left

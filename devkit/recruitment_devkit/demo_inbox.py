@@ -34,7 +34,7 @@ import zipfile
 import zlib
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -255,18 +255,17 @@ def plan_campaign(
         week = weeks[w]
         deadline = campaign.deadline(week)
         state = status.get((code, w), "on_time")
-        style = styles[code]
-        record = _record(code, week, w, truth, style, rng)
-        fmt = style["format"]
+        slot = _Slot(code, week, w, styles[code])
+        record = _record(slot, truth, rng)
         files: list[DemoFile] = []
         if state == "on_time":  # the first one lands at the deadline itself, which is on time
             landed = deadline if not edge_on_time else _on_time(rng, deadline)
             edge_on_time = True
-            files.append(_file(code, week, w, style, landed, record, fmt))
+            files.append(_file(slot, landed, record))
         elif state == "late":  # the first one lands a second after the deadline
             landed = deadline + timedelta(seconds=1) if not edge_late else _late(rng, deadline)
             edge_late = True
-            files.append(_file(code, week, w, style, landed, record, fmt))
+            files.append(_file(slot, landed, record))
         elif state == "revised":  # the first file understates the positions; the revision fixes them
             first = dict(record)
             cut = max(1, record["positions"] // 10)
@@ -274,14 +273,14 @@ def plan_campaign(
             first["positions_cumulative"] -= cut
             landed = _on_time(rng, deadline)
             revised_at = landed + _minutes(rng, 30, 900, 120)
-            files.append(_file(code, week, w, style, landed, first, fmt))
-            files.append(_file(code, week, w, style, revised_at, record, fmt, name_suffix="_修订版"))
+            files.append(_file(slot, landed, first))
+            files.append(_file(slot, revised_at, record, _Rendering(name_suffix="_修订版")))
         elif state == "rejected_then_corrected":
-            kind, rule = next(bad_kinds)
+            bad = next(bad_kinds)
             landed = _on_time(rng, deadline)
             corrected_at = landed + _minutes(rng, 20, 600, 60)
-            files.append(_bad_file(kind, rule, code, week, w, style, landed, record, truth))
-            files.append(_file(code, week, w, style, corrected_at, record, fmt, name_suffix="_更正"))
+            files.append(_bad_file(bad, slot, landed, record, truth))
+            files.append(_file(slot, corrected_at, record, _Rendering(name_suffix="_更正")))
         reports.append(DemoReport(code, week, state, deadline, tuple(files)))
     return DemoManifest(seed, reports)
 
@@ -351,10 +350,34 @@ def _unit_style(rng: random.Random, unit: config.Unit, index: int) -> dict:
     }
 
 
-def _record(code: str, week: date, w: int, truth: dict, style: dict, rng: random.Random) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Slot:
+    """One unit's report for one week (``w``: its 0-based index in the campaign), in the unit's style."""
+
+    code: str
+    week: date
+    w: int
+    style: dict
+
+
+@dataclass(frozen=True)
+class _Rendering:
+    """How a planned file is written beyond the unit's style: its format (the unit's own by default), a
+    suffix to its name, the values as typed (by default the record typed in style), what it must get."""
+
+    fmt: str | None = None
+    name_suffix: str = ""
+    values: dict | None = None
+    expect: Literal["accepted", "rejected"] = "accepted"
+    rule: str | None = None
+    extra: dict | None = None
+
+
+def _record(slot: _Slot, truth: dict, rng: random.Random) -> dict[str, Any]:
+    code, w, style = slot.code, slot.w, slot.style
     record: dict[str, Any] = {
         "unit_code": code,
-        "week_ending": week,
+        "week_ending": slot.week,
         "contact_name": style["contact_name"],
         "contact_phone": style["contact_phone"],
     }
@@ -366,47 +389,36 @@ def _record(code: str, week: date, w: int, truth: dict, style: dict, rng: random
     return {key: record[key] for key in F.RECORD_KEYS}
 
 
-def _file_name(style: dict, code: str, week: date, w: int, suffix: str, ext: str) -> str:
-    stem = style["stem"].format(
-        name=style["name"],
-        short=style["short"],
-        code=code,
+def _file_name(slot: _Slot, suffix: str, ext: str) -> str:
+    week = slot.week
+    stem = slot.style["stem"].format(
+        name=slot.style["name"],
+        short=slot.style["short"],
+        code=slot.code,
         ymd=week.strftime("%Y%m%d"),
         iso=week.isoformat(),
         md=week.strftime("%m%d"),
-        n=w + 1,
+        n=slot.w + 1,
     )
     return f"{stem}{suffix}.{ext}"
 
 
-def _file(
-    code: str,
-    week: date,
-    w: int,
-    style: dict,
-    landed: datetime,
-    record: dict,
-    fmt: str,
-    *,
-    name_suffix: str = "",
-    values: dict | None = None,
-    expect: Literal["accepted", "rejected"] = "accepted",
-    rule: str | None = None,
-    extra: dict | None = None,
-) -> DemoFile:
-    """A report file in the unit's style: ``values`` as typed (by default, ``record`` typed in style)."""
-    values = values if values is not None else _typed(record, style, fmt)
+def _file(slot: _Slot, landed: datetime, record: dict, how: _Rendering | None = None) -> DemoFile:
+    """A report file in the unit's style, written as ``how`` says."""
+    how = how or _Rendering()
+    fmt = how.fmt or slot.style["format"]
+    values = how.values if how.values is not None else _typed(record, slot.style, fmt)
     ext = {"xlsx": "xlsx", "csv": "csv", "json": "json"}[fmt]
-    spec = {"kind": fmt, "values": values, **_format_options(style, fmt), **(extra or {})}
+    spec = {"kind": fmt, "values": values, **_format_options(slot.style, fmt), **(how.extra or {})}
     return DemoFile(
-        unit_code=code,
-        week_ending=week,
-        name=_file_name(style, code, week, w, name_suffix, ext),
+        unit_code=slot.code,
+        week_ending=slot.week,
+        name=_file_name(slot, how.name_suffix, ext),
         landed_at=landed,
-        expect=expect,
-        rule=rule,
+        expect=how.expect,
+        rule=how.rule,
         format=fmt,
-        record=dict(record) if expect == "accepted" else None,
+        record=dict(record) if how.expect == "accepted" else None,
         spec=spec,
     )
 
@@ -455,75 +467,51 @@ def _typed(record: dict, style: dict, fmt: str) -> dict[str, Any]:
     return values
 
 
-def _bad_file(
-    kind: str,
-    rule: str,
-    code: str,
-    week: date,
-    w: int,
-    style: dict,
-    landed: datetime,
-    record: dict,
-    truth: dict,
-) -> DemoFile:
-    """The file a unit sends before its correction, meant to trigger ``rule``."""
-    fmt = style["format"]
-    values = _typed(record, style, fmt)
-    common = {"expect": "rejected", "rule": rule}
+def _bad_file(bad: tuple[str, str], slot: _Slot, landed: datetime, record: dict, truth: dict) -> DemoFile:
+    """The file a unit sends before its correction: ``bad`` is its kind and the rule it must trigger."""
+    kind, rule = bad
+    fmt = slot.style["format"]
+    values = _typed(record, slot.style, fmt)
+    how = _Rendering(values=values, expect="rejected", rule=rule)
+    if kind == "missing_field":
+        how = replace(how, extra={"drop": "matching_projects"})
+    elif kind == "two_weeks":  # last week's row left in the sheet above this week's
+        previous = dict(values)
+        previous["week_ending"] = (slot.week - timedelta(days=7)).isoformat()
+        for key in F.COUNT_KEYS:
+            previous[key] = truth[slot.code, key, max(slot.w - 1, 0)]
+        how = replace(how, fmt="csv", extra={"rows_before": [previous]})
+    elif not _mistype(kind, values, record, slot):
+        return _raw_file(bad, slot, landed, record)
+    return _file(slot, landed, record, how)
+
+
+def _mistype(kind: str, values: dict, record: dict, slot: _Slot) -> bool:
+    """Put the mistake ``kind`` into the typed ``values``; False when ``kind`` is no typing mistake."""
     if kind == "approximate":
         values["positions"] = f"约{round(record['positions'], -2) or 300}"
     elif kind == "negative":
-        values["guidance_sessions"] = -5 if fmt != "csv" else "-5"
+        values["guidance_sessions"] = -5 if slot.style["format"] != "csv" else "-5"
     elif kind == "with_unit":
         values["graduates"] = f"{record['graduates']}人次"
     elif kind == "cumulative_typo":  # a digit lost in the cumulative figure
         cut = int(str(record["positions_cumulative"])[:-1] or 0)
         values["positions_cumulative"] = cut if cut < record["positions"] else record["positions"] - 1
     elif kind == "thursday":
-        values["week_ending"] = (week - timedelta(days=1)).isoformat()
+        values["week_ending"] = (slot.week - timedelta(days=1)).isoformat()
     elif kind == "date_without_year":
-        values["week_ending"] = f"{week.month}月{week.day}日"
+        values["week_ending"] = f"{slot.week.month}月{slot.week.day}日"
     elif kind == "unit_typo":
-        values["unit_code"] = code[:2] + code[3:]  # 440000 → 44000
-    elif kind == "missing_field":
-        return _file(
-            code,
-            week,
-            w,
-            style,
-            landed,
-            record,
-            fmt,
-            values=values,
-            extra={"drop": "matching_projects"},
-            **common,
-        )
-    elif kind == "two_weeks":  # last week's row left in the sheet above this week's
-        previous = dict(values)
-        previous["week_ending"] = (week - timedelta(days=7)).isoformat()
-        for key in F.COUNT_KEYS:
-            previous[key] = truth[code, key, max(w - 1, 0)]
-        return _file(
-            code,
-            week,
-            w,
-            style,
-            landed,
-            record,
-            "csv",
-            values=values,
-            extra={"rows_before": [previous]},
-            **common,
-        )
+        values["unit_code"] = slot.code[:2] + slot.code[3:]  # 440000 → 44000
     else:
-        return _raw_file(kind, rule, code, week, w, style, landed, record)
-    return _file(code, week, w, style, landed, record, fmt, values=values, **common)
+        return False
+    return True
 
 
-def _raw_file(
-    kind: str, rule: str, code: str, week: date, w: int, style: dict, landed: datetime, record: dict
-) -> DemoFile:
+def _raw_file(bad: tuple[str, str], slot: _Slot, landed: datetime, record: dict) -> DemoFile:
     """A file that is not a readable report at all."""
+    kind, rule = bad
+    style = slot.style
     ext, fmt, spec = {
         "screenshot": ("xlsx", "png", {"kind": "png"}),
         "sheet_renamed": ("xlsx", "xlsx", {"kind": "xlsx", "rename_sheet": "Sheet1"}),
@@ -535,9 +523,9 @@ def _raw_file(
     if spec["kind"] in ("xlsx", "xlsm"):
         spec["values"] = _typed(record, style, "xlsx")
     return DemoFile(
-        unit_code=code,
-        week_ending=week,
-        name=_file_name(style, code, week, w, "", ext),
+        unit_code=slot.code,
+        week_ending=slot.week,
+        name=_file_name(slot, "", ext),
         landed_at=landed,
         expect="rejected",
         rule=rule,
@@ -689,7 +677,6 @@ def generate_inbox(
     weeks: Iterable[date] | None = None,
     until: datetime | None = None,
     campaign: config.Campaign | None = None,
-    units: config.Units | None = None,
 ) -> DemoManifest:
     """Write the demo reports into ``inbox/<unit_code>/``, each with its landing time as mtime.
 
@@ -698,7 +685,7 @@ def generate_inbox(
     ``written`` lists the files this call wrote.
     """
     campaign = campaign or config.campaign()
-    manifest = plan_campaign(seed, campaign=campaign, units=units)
+    manifest = plan_campaign(seed, campaign=campaign)
     if weeks is not None:
         chosen = set(weeks)
         manifest.reports = [r for r in manifest.reports if r.week_ending in chosen]

@@ -150,6 +150,13 @@ class Report:
                 "",
                 "Phases: " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in self.phases.items()),
             ]
+        lines += self._run_lines()
+        lines += self._result_lines()
+        return "\n".join(lines)
+
+    def _run_lines(self) -> list[str]:
+        """The DAG runs, the tasks per worker, the emails and the warehouse's content."""
+        lines = []
         if self.runs:
             lines += ["", f"{'DAG run':24s} {'state':8s} {'duration':>8s} {'tasks':>5s}  per worker"]
             for r in self.runs:
@@ -168,6 +175,11 @@ class Report:
             )
         if self.warehouse:
             lines.append("Warehouse: " + ", ".join(f"{k} {v}" for k, v in self.warehouse.items()))
+        return lines
+
+    def _result_lines(self) -> list[str]:
+        """The checks, how the processes stopped, and the verdict."""
+        lines = []
         if self.checks:
             lines += ["", "Checks:"]
             lines += [f"  {'ok  ' if c.ok else 'FAIL'} {c.name}: {c.detail}" for c in self.checks]
@@ -185,7 +197,7 @@ class Report:
                 lines.append(f"Logs and files kept in {self.workdir}")
         else:
             lines.append(f"All checks passed in {self.seconds:.0f} s.")
-        return "\n".join(lines)
+        return lines
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -500,22 +512,24 @@ def wait_for_runs(api: Api, runs: dict[str, str], timeout: float, alive) -> dict
 # --------------------------------------------------------------------------------------------- the run
 
 
-def build_env(
-    *,
-    home: Path,
-    data: Path,
-    databases: Databases,
-    broker_url: str,
-    api_port: int,
-    sink_connection: dict,
-    feed_connections: dict[str, dict],
-    passwords_file: Path,
-    marker: str,
-) -> dict[str, str]:
+@dataclass(frozen=True)
+class Wiring:
+    """What the Airflow processes of a run connect to, and where their API listens."""
+
+    databases: Databases
+    broker_url: str
+    api_port: int
+    sink_connection: dict
+    feed_connections: dict[str, dict]
+
+
+def build_env(*, home: Path, data: Path, wiring: Wiring, passwords_file: Path, marker: str) -> dict[str, str]:
     """The environment of every Airflow process: the project's settings (``dev.env``), then what the
     distributed mode changes. Inherited AIRFLOW*/RECRUITMENT_* variables are dropped: the run is
     hermetic."""
     from cryptography.fernet import Fernet
+
+    databases, api_port = wiring.databases, wiring.api_port
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "RECRUITMENT_"))}
     env.update(environment.read())
@@ -534,7 +548,7 @@ def build_env(
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords_file),
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": databases.airflow_url(),
-            "AIRFLOW__CELERY__BROKER_URL": broker_url,
+            "AIRFLOW__CELERY__BROKER_URL": wiring.broker_url,
             "AIRFLOW__CELERY__RESULT_BACKEND": databases.airflow_url("db+postgresql"),
             "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(WORKER_CONCURRENCY),
             "AIRFLOW__API__HOST": "127.0.0.1",
@@ -549,11 +563,11 @@ def build_env(
             "RECRUITMENT_DATA_DIR": str(data),
             "RECRUITMENT_INBOX": str(data / "inbox"),
             "AIRFLOW_CONN_WAREHOUSE": json.dumps(databases.warehouse_connection()),
-            "AIRFLOW_CONN_SMTP_DEFAULT": json.dumps(sink_connection),
+            "AIRFLOW_CONN_SMTP_DEFAULT": json.dumps(wiring.sink_connection),
             RUN_MARKER_VARIABLE: marker,
         }
     )
-    for conn_id, conn in feed_connections.items():
+    for conn_id, conn in wiring.feed_connections.items():
         env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(conn)
     return env
 
@@ -597,7 +611,7 @@ def run(options: Options | None = None) -> Report:
     cleanup = contextlib.ExitStack()
     atexit.register(cleanup.close)  # an interpreter exit in the middle still cleans up
     try:
-        _run(options, token, workdir, report, cleanup, processes)
+        _run(_Session(options, token, workdir, report, cleanup, processes))
     except DistributedRunError as exc:
         report.error = str(exc)
     except Exception as exc:
@@ -627,19 +641,44 @@ def _record_stop(processes: Processes, report: Report, timeout: float) -> None:
     report.stopped, report.leftover_processes = processes.stop(timeout)
 
 
-def _run(
-    options: Options,
-    token: str,
-    workdir: Path,
-    report: Report,
-    cleanup: contextlib.ExitStack,
-    processes: Processes,
-) -> None:
+@dataclass(frozen=True)
+class _Session:
+    """One distributed run in progress: what it was asked, its report, and what undoes its set-up."""
+
+    options: Options
+    token: str
+    workdir: Path
+    report: Report
+    cleanup: contextlib.ExitStack
+    processes: Processes
+
+
+@dataclass(frozen=True)
+class _Week:
+    """The week the run plays: the feeds' window starts at ``since``; reports are due at ``deadline``."""
+
+    since: datetime
+    deadline: datetime
+
+
+@dataclass(frozen=True)
+class _World:
+    """The run's stand-ins and data: its databases, mail sink, feed simulator and inbox manifest."""
+
+    databases: Databases
+    sink: Any
+    simulator: Any
+    manifest: Any
+
+
+def _run(session: _Session) -> None:
     from recruitment_devkit import demo_inbox as report_demo
     from recruitment_devkit.feed_simulator import FeedSimulator
     from recruitment_devkit.mailsink import MailSink
     from recruitment_month import config
 
+    options, token, workdir = session.options, session.token, session.workdir
+    report, cleanup, processes = session.report, session.cleanup, session.processes
     campaign = config.campaign()
     if options.week not in campaign.weeks:
         raise DistributedRunError(f"{options.week} is not a reporting week of {campaign.name}")
@@ -682,17 +721,8 @@ def _run(
     passwords_file.write_text(json.dumps({ADMIN_USER: password}), encoding="utf-8")
     api_port = free_port(AVOID_PORTS)
     report.api_url = f"http://127.0.0.1:{api_port}"
-    env = build_env(
-        home=home,
-        data=data,
-        databases=databases,
-        broker_url=broker.broker_url(),
-        api_port=api_port,
-        sink_connection=sink.connection,
-        feed_connections=feeds,
-        passwords_file=passwords_file,
-        marker=token,
-    )
+    wiring = Wiring(databases, broker.broker_url(), api_port, sink.connection, feeds)
+    env = build_env(home=home, data=data, wiring=wiring, passwords_file=passwords_file, marker=token)
     _say(
         options,
         f"Distributed run {token}: metadata {databases.metadata}, Redis db {report.redis_db}, {workdir}",
@@ -706,11 +736,17 @@ def _run(
 
     processes.env = env
     cleanup.callback(_record_stop, processes, report, options.stop_timeout)  # undone first: LIFO
-    _start_and_drive(options, processes, report, api_port, password, deadline, since, phase)
-    _check(options, report, databases, sink, simulator, manifest, since, deadline)
+    week = _Week(since, deadline)
+    _start_and_drive(session, (api_port, password), week, phase)
+    _check(session, _World(databases, sink, simulator, manifest), week)
 
 
-def _start_and_drive(options, processes: Processes, report, api_port, password, deadline, since, phase):
+def _start_and_drive(session: _Session, api_access: tuple[int, str], week: _Week, phase) -> None:
+    """Start Airflow's components, wait until they are up, run the week's DAGs and note where tasks ran;
+    ``api_access`` is the API's port and the admin's password."""
+    options, processes, report = session.options, session.processes, session.report
+    api_port, password = api_access
+    since, deadline = week.since, week.deadline
     host = socket.gethostname()
     processes.start(
         "api-server", ["api-server", "--host", "127.0.0.1", "--port", str(api_port), "--workers", "1"]
@@ -817,11 +853,14 @@ def logs_of(processes: Processes, name: str) -> Path:
     return next(p.log for p in processes.running if p.name == name)
 
 
-def _check(options, report: Report, databases, sink, simulator, manifest, since, deadline) -> None:
+def _check(session: _Session, world: _World, window: _Week) -> None:
     from sqlalchemy import create_engine, func, select
 
     from recruitment_month import config, schema
 
+    options, report = session.options, session.report
+    databases, sink, simulator, manifest = world.databases, world.sink, world.simulator, world.manifest
+    since, deadline = window.since, window.deadline
     week = options.week
     checks = report.checks
     files = {f.path: f for r in manifest.reports for f in r.files}

@@ -27,7 +27,7 @@ import struct
 import threading
 import zlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -104,14 +104,27 @@ class _Industry(NamedTuple):
     majors: str
 
 
-def _industry(name: str, weight: float, pay: float, words: str, titles: str, duties: str, majors: str):
-    """Pools written compactly: words and titles space-separated, ``title/category``, duties by '；'."""
-    pairs = [(title, category) for title, category in (t.split("/") for t in titles.split())]
-    return _Industry(name, weight, pay, words.split(), pairs, duties.split("；"), majors)
+class _Written(NamedTuple):
+    """An industry's pools written compactly: words and titles space-separated, ``title/category``,
+    duties by '；'."""
+
+    name: str
+    weight: float
+    pay: float
+    words: str
+    titles: str
+    duties: str
+    majors: str
+
+    def read(self) -> _Industry:
+        pairs = [(title, category) for title, category in (t.split("/") for t in self.titles.split())]
+        return _Industry(
+            self.name, self.weight, self.pay, self.words.split(), pairs, self.duties.split("；"), self.majors
+        )
 
 
-_INDUSTRIES = [
-    _industry(
+_WRITTEN_INDUSTRIES = [
+    _Written(
         "信息技术", 22, 1.3, "科技 信息技术 网络科技 软件 数据科技 智能科技",
         "Java开发工程师/软件开发 前端开发工程师/软件开发 C++开发工程师/软件开发 算法工程师/人工智能 "
         "测试开发工程师/软件测试 数据分析师/数据分析 嵌入式软件工程师/嵌入式开发 产品经理/产品管理 "
@@ -119,81 +132,82 @@ _INDUSTRIES = [
         "参与核心业务系统的设计与开发；编写高质量代码并完成单元测试；参与技术方案评审与性能优化",
         "计算机、软件工程、电子信息",
     ),
-    _industry(
+    _Written(
         "能源动力", 8, 1.05, "能源 新能源 电力 电气 动力 光伏科技",
         "电气工程师/电气工程 新能源研发工程师/能源研发 光伏工艺工程师/工艺工程 电厂运行值班员/电力运行 "
         "储能系统工程师/能源研发 风电运维工程师/设备运维 热能与动力工程师/动力工程 电网调度员/电力运行",
         "负责发电及储能设备的运行监控；参与新能源项目的技术方案设计；编制设备检修计划并组织实施",
         "电气工程、能源与动力工程",
     ),
-    _industry(
+    _Written(
         "材料化工", 7, 0.95, "化工 新材料 材料科技 化学 高分子材料",
         "化工工艺工程师/化工工艺 材料研发工程师/材料研发 质量检验员/质量管理 高分子材料工程师/材料研发 "
         "化学分析员/分析检测 安全环保工程师/安全环保 电池材料工程师/材料研发",
         "负责新材料配方研究与小试、中试；跟踪生产工艺参数并提出改进方案；完成原料及产品的检测分析",
         "化学工程、材料科学与工程",
     ),
-    _industry(
+    _Written(
         "装备制造", 10, 0.95, "机械 装备制造 重工 精密制造 机电 智能装备",
         "机械设计工程师/机械设计 工艺工程师/工艺工程 自动化工程师/自动化 数控技术员/生产制造 "
         "质量工程师/质量管理 设备维修工程师/设备运维 生产管理储备干部/生产管理 结构工程师/机械设计",
         "负责产品零部件的三维建模与图纸绘制；参与生产线工艺改进与自动化改造；处理现场质量问题并推动整改",
         "机械工程、自动化",
     ),
-    _industry(
+    _Written(
         "建筑地产", 7, 0.95, "建设 建筑工程 置业 房地产开发 工程 建工",
         "土木工程师/土木工程 施工员/工程施工 造价工程师/工程造价 建筑设计师/建筑设计 "
         "项目管理培训生/工程管理 BIM工程师/建筑设计 安全员/安全环保 置业顾问/房产销售",
         "参与项目现场施工管理与进度控制；编制工程量清单及预结算；协助完成施工图审核与技术交底",
         "土木工程、工程管理",
     ),
-    _industry(
+    _Written(
         "金融", 7, 1.15, "投资管理 融资租赁 证券 保险代理 资产管理 金融服务",
         "客户经理/金融销售 综合柜员/银行柜面 风险管理专员/风险管理 金融科技开发工程师/软件开发 "
         "投资分析师/投资研究 理财顾问/金融销售 审计专员/审计 管理培训生/综合管理",
         "负责客户开发与维护，提供综合金融服务；开展行业研究并撰写分析报告；参与信贷业务的风险识别与控制",
         "金融学、经济学、统计学",
     ),
-    _industry(
+    _Written(
         "教育培训", 5, 0.85, "教育科技 教育咨询 文化教育 职业技能培训",
         "小学语文教师/教师 初中数学教师/教师 英语教师/教师 课程顾问/教育咨询 教研专员/教研 学生辅导员/学生工作",
         "承担学科教学工作并完成备课、授课；参与课程体系与教学资料的研发；跟进学员学习情况并与家长沟通",
         "师范类、教育学",
     ),
-    _industry(
+    _Written(
         "医药卫生", 6, 1.0, "医药 生物科技 医疗器械 健康科技 药业",
         "临床研究协调员/临床研究 药物研发工程师/药物研发 医药代表/医药销售 护士/护理 药剂师/药学 "
         "医疗器械注册专员/法规事务 生物信息工程师/生物信息",
         "协助开展临床试验的组织与管理；负责药物合成路线的设计与优化；完成产品注册资料的整理与申报",
         "药学、临床医学、生物技术",
     ),
-    _industry(
+    _Written(
         "批发零售", 6, 0.8, "商贸 贸易 零售连锁 电子商务 供应链",
         "储备店长/门店管理 采购专员/采购 电商运营/电商运营 销售代表/销售 品类管理培训生/商品管理 客服专员/客户服务",
         "负责门店日常运营与团队管理；制定商品采购计划并跟进供应商；策划线上店铺活动并分析运营数据",
         "市场营销、工商管理",
     ),
-    _industry(
+    _Written(
         "交通物流", 5, 0.85, "物流 供应链管理 运输 国际货运代理 交通建设",
         "物流规划专员/物流管理 仓储主管（储备）/仓储管理 调度员/运输调度 供应链管理培训生/供应链 "
         "报关员/国际货运 轨道交通运营管理/交通运营",
         "负责仓储、配送网络的规划与优化；协调运输资源并跟踪在途货物；处理进出口报关及单证业务",
         "物流管理、交通运输",
     ),
-    _industry(
+    _Written(
         "现代农业", 3, 0.8, "农业科技 农业发展 种业 生态农业 农牧",
         "农艺师/农业技术 育种研发助理/育种研发 畜牧兽医技术员/畜牧兽医 农产品质量检测员/质量检测 "
         "农业技术推广员/农业技术",
         "开展作物品种选育与田间试验；指导种植基地的生产技术工作；负责农产品质量检测与追溯管理",
         "农学、植物保护、动物医学",
     ),
-    _industry(
+    _Written(
         "文化传媒", 4, 0.85, "文化传媒 广告 影视文化 传媒",
         "新媒体运营/新媒体 编辑/编辑出版 视频剪辑师/影视制作 广告策划/市场营销 记者/新闻采编",
         "负责新媒体账号的内容策划与运营；完成稿件采写、编辑与审校；参与品牌传播方案的策划与执行",
         "新闻传播、汉语言文学",
     ),
 ]  # fmt: skip
+_INDUSTRIES = [written.read() for written in _WRITTEN_INDUSTRIES]
 
 _REQUIREMENTS = [
     "具备良好的沟通能力和团队合作精神",
@@ -372,19 +386,29 @@ def _hash(text: str) -> tuple[int, ...]:
     return struct.unpack("<32H", hashlib.blake2b(text.encode(), digest_size=64).digest())
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What every platform's postings derive from: ``volume`` postings each, ``dateModified`` spread over
+    [start, end), ``repost_variation`` the share of reposts written so that only fuzzy matching finds them."""
+
+    seed: int
+    volume: int
+    start: datetime
+    end: datetime
+    repost_variation: float = 0.0
+
+
+_FEED_START = datetime(2022, 11, 1, tzinfo=UTC)
+_FEED_END = datetime(2023, 1, 1, tzinfo=UTC)
+
+
 class _Generator:
     """Derives every posting of every platform from (seed, platform, index)."""
 
-    def __init__(
-        self,
-        platforms: list[Any],
-        seed: int,
-        volume: int,
-        start: datetime,
-        end: datetime,
-        universe: Iterable[str],
-        repost_variation: float = 0.0,
-    ):
+    def __init__(self, platforms: list[Any], plan: _Plan, universe: Iterable[str]):
+        self.plan = plan
+        seed, volume, start, end = plan.seed, plan.volume, plan.start, plan.end
+        repost_variation = plan.repost_variation
         if volume < 1:
             raise ValueError("postings_per_platform must be at least 1")
         if not 0.0 <= repost_variation <= 1.0:
@@ -534,15 +558,7 @@ class _Generator:
             name = f"{_PROVINCE_NAMES[unit]}{brand}{word}{suffix}"
         else:
             name = f"中{brand[0]}{word}集团有限公司"
-        if unit == "660000":
-            division = division4 + ("01", "02", "04")[city_i]
-        else:
-            division = division4 + f"{1 + h[9] % 12:02d}"
-        if h[10] % 2:
-            body = "MA" + "".join(_CODE_CHARS[h[11 + k] % 31] for k in range(6))
-        else:
-            body = "".join(str(h[11 + k] % 10) for k in range(8))
-        code = creditcode.make(authority, division, body)
+        code = creditcode.make(authority, _division(unit, division4, city_i, h), _credit_body(h))
         out = (name, code, ind, prov, city_i)
         if len(self.employer_cache) > 50_000:
             self.employer_cache.clear()
@@ -569,24 +585,7 @@ class _Generator:
         edu = _EDUCATION[_EDU_TABLE[j[6] >> 4]]
         etype = _EMPLOYMENT[_EMPLOYMENT_TABLE[j[7] >> 4]]
         openings = _OPENINGS[j[8] % 16]
-        if etype == "PART_TIME":
-            unit_text, lo = "HOUR", 20 + (j[9] % 9) * 5
-            hi = lo + 5 + (j[10] % 4) * 5
-        elif etype == "TEMPORARY":
-            unit_text, lo = "WEEK", 800 + (j[9] % 8) * 100
-            hi = lo + (j[10] % 4) * 200
-        elif etype == "INTERN" and j[11] % 5 < 3:
-            unit_text, lo = "DAY", 100 + (j[9] % 11) * 20
-            hi = lo + (j[10] % 4) * 50
-        elif etype == "INTERN":
-            unit_text, lo = "MONTH", 3000 + (j[9] % 7) * 500
-            hi = lo + 1000 + (j[10] % 3) * 500
-        else:
-            floor, width = _EDU_PAY[edu]
-            tier = 1.2 if unit in _TIER1 else 1.05 if unit in _TIER2 else 0.9
-            lo = int((floor + (j[9] % 16) * width / 16) * pay_factor * tier / 500) * 500
-            hi = int(lo * (1.2 + (j[10] % 7) / 10) / 500) * 500
-            unit_text = "MONTH"
+        unit_text, lo, hi = _pay(j, etype, edu, unit, pay_factor)
 
         # posting-level facts, different on every repost
         defect = DEFECTS[p[1] % 3] if p[0] < DEFECT_PER_65536 else None
@@ -610,26 +609,12 @@ class _Generator:
             f"2023届毕业生；</li><li>{_REQUIREMENTS[p[17] % 5]}。</li></ul>"
             f"<p>工作地点：{city}&nbsp;|&nbsp;招聘人数：{openings}人<br/>福利：五险一金、带薪年假</p>"
         )
-        salary_form = p[5] % 20
-        if defect == "salary_text":
-            salary_form, salary_unit, s_lo, s_hi = -1, None, None, None
-        elif (unit_text != "MONTH" and salary_form < 2) or (plat.adapter == "flat" and salary_form >= 16):
-            salary_form = 2
-        if salary_form >= 0:
-            s_lo, s_hi, salary_unit = lo, hi, unit_text
-            if salary_form < 2 or 13 <= salary_form < 16:  # single amount
-                s_lo = s_hi = (lo + hi) // 2 // 100 * 100 if unit_text == "MONTH" else lo
-            elif salary_form >= 16 and unit_text == "MONTH":
-                s_lo, s_hi, salary_unit = lo * 12, hi * 12, "YEAR"
+        salary_form, s_lo, s_hi, salary_unit = _salary(
+            p[5] % 20, defect, plat.adapter == "flat", (unit_text, lo, hi)
+        )
         if job_key[0] == "s" and p[29] < self.variation_cut:
             # what some platforms do to a repost: no credit code, no city, or the place in the title
-            kind = p[30] % 3
-            if kind == 0:
-                credit = None
-            elif kind == 1:
-                locality = None
-            elif title:
-                title = f"{title}（{_short_city(city)}）"
+            credit, locality, title = _vary_repost(p[30] % 3, (credit, locality, title), city)
         if defect == "bad_credit_code" and credit is not None:
             credit = credit[:17] + _CODE_CHARS[(_CODE_CHARS.index(credit[17]) + 1 + p[18] % 30) % 31]
         if defect == "missing_title":
@@ -666,6 +651,72 @@ class _Generator:
         return _flat(plat, p, f) if plat.adapter == "flat" else _jsonld(plat, p, f)
 
 
+def _division(unit: str, division4: str, city_i: int, h: tuple[int, ...]) -> str:
+    """The six-digit administrative division of an employer's credit code."""
+    if unit == "660000":
+        return division4 + ("01", "02", "04")[city_i]
+    return division4 + f"{1 + h[9] % 12:02d}"
+
+
+def _credit_body(h: tuple[int, ...]) -> str:
+    """The organisation part of a credit code: a newer ``MA…`` one or eight digits."""
+    if h[10] % 2:
+        return "MA" + "".join(_CODE_CHARS[h[11 + k] % 31] for k in range(6))
+    return "".join(str(h[11 + k] % 10) for k in range(8))
+
+
+def _pay(j: tuple[int, ...], etype: str, edu: str, unit: str, pay_factor: float) -> tuple[str, int, int]:
+    """A job's pay: (unit, low, high), by employment type, education, region and industry."""
+    if etype == "PART_TIME":
+        lo = 20 + (j[9] % 9) * 5
+        return "HOUR", lo, lo + 5 + (j[10] % 4) * 5
+    if etype == "TEMPORARY":
+        lo = 800 + (j[9] % 8) * 100
+        return "WEEK", lo, lo + (j[10] % 4) * 200
+    if etype == "INTERN" and j[11] % 5 < 3:
+        lo = 100 + (j[9] % 11) * 20
+        return "DAY", lo, lo + (j[10] % 4) * 50
+    if etype == "INTERN":
+        lo = 3000 + (j[9] % 7) * 500
+        return "MONTH", lo, lo + 1000 + (j[10] % 3) * 500
+    floor, width = _EDU_PAY[edu]
+    tier = 1.2 if unit in _TIER1 else 1.05 if unit in _TIER2 else 0.9
+    lo = int((floor + (j[9] % 16) * width / 16) * pay_factor * tier / 500) * 500
+    return "MONTH", lo, int(lo * (1.2 + (j[10] % 7) / 10) / 500) * 500
+
+
+def _salary(
+    salary_form: int, defect: str | None, flat: bool, pay: tuple[str, int, int]
+) -> tuple[int, int | None, int | None, str | None]:
+    """How a posting states its pay: (form, low, high, unit); see :class:`_Facts` for the forms."""
+    unit_text, lo, hi = pay
+    if defect == "salary_text":
+        return -1, None, None, None
+    if (unit_text != "MONTH" and salary_form < 2) or (flat and salary_form >= 16):
+        salary_form = 2
+    if salary_form < 2 or 13 <= salary_form < 16:  # single amount
+        single = (lo + hi) // 2 // 100 * 100 if unit_text == "MONTH" else lo
+        return salary_form, single, single, unit_text
+    if salary_form >= 16 and unit_text == "MONTH":
+        return salary_form, lo * 12, hi * 12, "YEAR"
+    return salary_form, lo, hi, unit_text
+
+
+def _vary_repost(
+    kind: int, said: tuple[str | None, str | None, str | None], city: str
+) -> tuple[str | None, str | None, str | None]:
+    """(credit code, locality, title) of a repost as some platforms write it: without the credit code
+    (``kind`` 0), without the city (1), or with the place in the title (2)."""
+    credit, locality, title = said
+    if kind == 0:
+        credit = None
+    elif kind == 1:
+        locality = None
+    elif title:
+        title = f"{title}（{_short_city(city)}）"
+    return credit, locality, title
+
+
 class _Facts(NamedTuple):
     """What a posting says, before it is written in a platform's shape."""
 
@@ -692,6 +743,65 @@ class _Facts(NamedTuple):
     modified: int
 
 
+def _jsonld_employment(etype: str, ef: int) -> str:
+    """``employmentType`` in one of the ways markup writes it (``ef``: 0-9 from the posting hash)."""
+    if ef < 5:
+        return f'"{etype}"'
+    if ef < 7:
+        return f'"{etype.lower()}"'
+    if ef == 7:
+        return f'"{etype.capitalize()}"'
+    if ef == 8:
+        return f'["{etype}"]'
+    if etype == "INTERN":
+        return '["INTERN","FULL_TIME"]'
+    return f'["{etype.lower()}"]'
+
+
+def _jsonld_location(place: str, p: tuple[int, ...]) -> str:
+    """``jobLocation``: the place, a list of it, or a list with a second place after the main one."""
+    lf = p[7] % 10
+    if lf < 7:
+        return place
+    if lf < 9:
+        return f"[{place}]"
+    other_unit, other_cities = _PROVINCES[_PROVINCE_TABLE[p[23] >> 4]]
+    other_city = other_cities[p[24] % len(other_cities)][0]
+    return (
+        f'[{place},{{"@type":"Place","address":{{"@type":"PostalAddress","addressLocality":'
+        f'"{other_city}","addressRegion":"{_UNIT_NAMES[other_unit][0]}","addressCountry":"CN"}}}}]'
+    )
+
+
+def _jsonld_salary(f: _Facts, p: tuple[int, ...]) -> str:
+    """``baseSalary``: text, a number, a numeric string or a MonetaryAmount."""
+    form = f.salary_form
+    if form < 0:
+        return '"面议"'
+    if form == 0:
+        return str(f.s_lo)
+    if form == 1:
+        return f'"{f.s_lo}"'
+    unit = f.salary_unit.lower() if p[25] % 5 == 0 else f.salary_unit
+    value = f'"value":{f.s_lo}' if 13 <= form < 16 else f'"minValue":{f.s_lo},"maxValue":{f.s_hi}'
+    return (
+        f'{{"@type":"MonetaryAmount","currency":"CNY","value":{{"@type":"QuantitativeValue",'
+        f'{value},"unitText":"{unit}"}}}}'
+    )
+
+
+def _jsonld_education(edu: str, p: tuple[int, ...]) -> str:
+    """``educationRequirements``: Chinese text, the English category, or a credential object."""
+    eform = p[10] % 20
+    if eform < 12:
+        texts = _EDU_TEXT[edu]
+        return f'"{texts[p[26] % len(texts)]}"'
+    if eform < 14:
+        return f'"{_EDU_EN[edu]}"'
+    category = _EDU_EN[edu] if eform < 19 else edu
+    return f'{{"@type":"EducationalOccupationalCredential","credentialCategory":"{category}"}}'
+
+
 def _jsonld(plat: _Platform, p: tuple[int, ...], f: _Facts) -> str:
     """A schema.org JobPosting, in one of the shapes real markup has (chosen by the posting hash)."""
     if p[4] % 5 < 3:
@@ -702,20 +812,7 @@ def _jsonld(plat: _Platform, p: tuple[int, ...], f: _Facts) -> str:
     posted = _day(f.posted_day) if p[20] % 2 else _iso_bj(f.posted)
     vt = p[9] % 10
     valid = _day(f.valid_day) + ("T23:59:59+08:00" if vt < 5 else "T23:59:59" if vt < 8 else "")
-    etype = f.etype
-    ef = p[6] % 10
-    if ef < 5:
-        etype_json = f'"{etype}"'
-    elif ef < 7:
-        etype_json = f'"{etype.lower()}"'
-    elif ef == 7:
-        etype_json = f'"{etype.capitalize()}"'
-    elif ef == 8:
-        etype_json = f'["{etype}"]'
-    elif etype == "INTERN":
-        etype_json = '["INTERN","FULL_TIME"]'
-    else:
-        etype_json = f'["{etype.lower()}"]'
+    etype_json = _jsonld_employment(f.etype, p[6] % 10)
     if f.credit is None:
         org_ident = ""
     elif p[8] % 2:
@@ -730,41 +827,9 @@ def _jsonld(plat: _Platform, p: tuple[int, ...], f: _Facts) -> str:
         f'{1 + p[22] % 299}号",{locality}"addressRegion":"{f.region}",'
         f'"addressCountry":"CN"}}}}'
     )
-    lf = p[7] % 10
-    if lf < 7:
-        location = place
-    elif lf < 9:
-        location = f"[{place}]"
-    else:  # a second place: the first one is the main one
-        other_unit, other_cities = _PROVINCES[_PROVINCE_TABLE[p[23] >> 4]]
-        other_city = other_cities[p[24] % len(other_cities)][0]
-        location = (
-            f'[{place},{{"@type":"Place","address":{{"@type":"PostalAddress","addressLocality":'
-            f'"{other_city}","addressRegion":"{_UNIT_NAMES[other_unit][0]}","addressCountry":"CN"}}}}]'
-        )
-    form = f.salary_form
-    if form < 0:
-        salary = '"面议"'
-    elif form == 0:
-        salary = str(f.s_lo)
-    elif form == 1:
-        salary = f'"{f.s_lo}"'
-    else:
-        unit = f.salary_unit.lower() if p[25] % 5 == 0 else f.salary_unit
-        value = f'"value":{f.s_lo}' if 13 <= form < 16 else f'"minValue":{f.s_lo},"maxValue":{f.s_hi}'
-        salary = (
-            f'{{"@type":"MonetaryAmount","currency":"CNY","value":{{"@type":"QuantitativeValue",'
-            f'{value},"unitText":"{unit}"}}}}'
-        )
-    eform = p[10] % 20
-    if eform < 12:
-        texts = _EDU_TEXT[f.edu]
-        edu = f'"{texts[p[26] % len(texts)]}"'
-    elif eform < 14:
-        edu = f'"{_EDU_EN[f.edu]}"'
-    else:
-        category = _EDU_EN[f.edu] if eform < 19 else f.edu
-        edu = f'{{"@type":"EducationalOccupationalCredential","credentialCategory":"{category}"}}'
+    location = _jsonld_location(place, p)
+    salary = _jsonld_salary(f, p)
+    edu = _jsonld_education(f.edu, p)
     return (
         f'{{"@context":"https://schema.org","@type":"JobPosting","identifier":{ident}{title},'
         f'"description":"{f.description}","datePosted":"{posted}","validThrough":"{valid}",'
@@ -1102,38 +1167,14 @@ class _Handler(BaseHTTPRequestHandler):
         if self.headers.get("Authorization", "") != f"Bearer {sim.token}":
             self._error(401, "a valid bearer token is required", {"WWW-Authenticate": 'Bearer realm="jobs"'})
             return
-        since = _parse_time("updated_since", query.get("updated_since"))
-        until = _parse_time("updated_until", query.get("updated_until"))
-        if since and until and until < since:
-            raise _BadRequest("updated_until is before updated_since")
-        limit = plat.page_size
-        if query.get("limit"):
-            try:
-                limit = int(query["limit"][-1])
-            except ValueError:
-                raise _BadRequest("limit must be an integer") from None
-            if limit < 1:
-                raise _BadRequest("limit must be at least 1")
-        limit = min(limit, max(MAX_LIMIT, plat.page_size))
+        since, until, limit = _page_query(query, plat)
         after, serial = (
             _decode_cursor(code, query["cursor"][-1], gen.volume) if query.get("cursor") else (0, 0)
         )
 
         failing, shaping = sim._consult(code)
-        if failing is not None:
-            name, options = failing
-            if name == "timeout":
-                sim._stopping.wait(float(options["seconds"]))
-            elif name == "rate_limit_429":
-                self._error(429, "too many requests", {"Retry-After": str(options["retry_after"])})
-                return
-            elif name == "http_500":
-                status = options["status"] if 500 <= options["status"] <= 599 else 500
-                self._error(status, "the platform failed")
-                return
-            elif name == "html_error_200":
-                self._send(200, _HTML_ERROR, "text/html; charset=utf-8")
-                return
+        if failing is not None and self._fail_instead(failing):
+            return
 
         lo, hi = gen.index_range(code, since, until)
         first = max(lo, after)
@@ -1142,11 +1183,7 @@ class _Handler(BaseHTTPRequestHandler):
         next_index = last if last < hi else None
         truncated = failing is not None and failing[0] == "truncated_body"
         if not truncated:
-            for name, _ in sim._pages(code, shaping):
-                if name == "repeat_page" and next_index is not None:
-                    next_index = first
-                elif name == "repeat_posting" and next_index is not None and last - first >= 2:
-                    next_index = last - 1
+            next_index = _repeated(sim._pages(code, shaping), next_index, (first, last))
         renamed = shaping.get("renamed_field")
         if renamed:
             items = [_rename(text, renamed["from"], renamed["to"]) for text in items]
@@ -1156,6 +1193,28 @@ class _Handler(BaseHTTPRequestHandler):
             cursor = "null" if next_index is None else f'"{_encode_cursor(code, next_index)}"'
         body = ('{"data":[' + ",".join(items) + '],"next_cursor":' + cursor + "}").encode()
         sim._served(code, len(items))
+        self._send_page(body, failing)
+
+    def _fail_instead(self, failing: tuple[str, dict]) -> bool:
+        """Answer as the request fault ``failing`` says, if it replaces the page; True when it did. A
+        timeout only waits (the page follows, unless the simulator stops meanwhile)."""
+        name, options = failing
+        if name == "timeout":
+            self.server.sim._stopping.wait(float(options["seconds"]))
+        elif name == "rate_limit_429":
+            self._error(429, "too many requests", {"Retry-After": str(options["retry_after"])})
+            return True
+        elif name == "http_500":
+            status = options["status"] if 500 <= options["status"] <= 599 else 500
+            self._error(status, "the platform failed")
+            return True
+        elif name == "html_error_200":
+            self._send(200, _HTML_ERROR, "text/html; charset=utf-8")
+            return True
+        return False
+
+    def _send_page(self, body: bytes, failing: tuple[str, dict] | None) -> None:
+        """The page's body, as the fault that shapes the response (if any) sends it."""
         if failing is not None and failing[0] == "gzip_bomb":
             bomb = _gzip_bomb(body, failing[1]["inflated_bytes"])
             self._send(200, bomb, headers={"Content-Encoding": "gzip"})
@@ -1163,7 +1222,7 @@ class _Handler(BaseHTTPRequestHandler):
         if failing is not None and failing[0] == "drip":
             self._drip(body, float(failing[1]["interval"]))
             return
-        if truncated:
+        if failing is not None and failing[0] == "truncated_body":
             cut = body[: max(1, len(body) // 2)]
             if failing[1]["mode"] == "reset":
                 self.close_connection = True
@@ -1172,6 +1231,37 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(200, cut)
             return
         self._send(200, body)
+
+
+def _page_query(query: dict[str, list[str]], plat: _Platform) -> tuple[datetime | None, datetime | None, int]:
+    """The window (updated_since, updated_until) and the page size a request asks for."""
+    since = _parse_time("updated_since", query.get("updated_since"))
+    until = _parse_time("updated_until", query.get("updated_until"))
+    if since and until and until < since:
+        raise _BadRequest("updated_until is before updated_since")
+    limit = plat.page_size
+    if query.get("limit"):
+        try:
+            limit = int(query["limit"][-1])
+        except ValueError:
+            raise _BadRequest("limit must be an integer") from None
+        if limit < 1:
+            raise _BadRequest("limit must be at least 1")
+    return since, until, min(limit, max(MAX_LIMIT, plat.page_size))
+
+
+def _repeated(
+    pages: Iterable[tuple[str, Any]], next_index: int | None, served: tuple[int, int]
+) -> int | None:
+    """The next page's first index once the page faults switched on have their way: a page served
+    again, or its last posting served again (``served``: the page's first and end index)."""
+    first, last = served
+    for name, _ in pages:
+        if name == "repeat_page" and next_index is not None:
+            next_index = first
+        elif name == "repeat_posting" and next_index is not None and last - first >= 2:
+            next_index = last - 1
+    return next_index
 
 
 def _shaped(gen: _Generator, plat: _Platform, i: int, shaping: dict[str, dict]) -> str:
@@ -1184,22 +1274,9 @@ def _shaped(gen: _Generator, plat: _Platform, i: int, shaping: dict[str, dict]) 
     flat = plat.adapter == "flat"
     control = shaping.get("control_characters")
     if control and i % control["every"] == 0:
-        title_key = keys["title"] if flat else "title"
-        if item.get(title_key):
-            title = item[title_key]
-            item[title_key] = title[:2] + "\x00" + title[2:] + "\x1b\x85"
-        desc_key = keys["description"] if flat else "description"
-        item[desc_key] = "\x00" + item[desc_key] + "\x1f"
+        _add_control_characters(item, keys, flat)
     if "bad_credit_codes" in shaping:
-        if flat and item.get(keys["employer_credit_code"]):
-            item[keys["employer_credit_code"]] = _wrong_check(item[keys["employer_credit_code"]])
-        elif not flat:
-            org = item["hiringOrganization"]
-            ident = org.get("identifier")
-            if isinstance(ident, dict):
-                ident["value"] = _wrong_check(ident["value"])
-            elif ident:
-                org["identifier"] = _wrong_check(ident)
+        _break_credit_code(item, keys, flat)
     bare = shaping.get("bare_salary")
     if bare and truth["salary_unit"] == "MONTH" and truth["salary_min"]:
         factor = {"HOUR": 1 / 174, "DAY": 1 / 21.75, "WEEK": 12 / 52, "MONTH": 1, "YEAR": 12}[bare["unit"]]
@@ -1209,6 +1286,29 @@ def _shaped(gen: _Generator, plat: _Platform, i: int, shaping: dict[str, dict]) 
         else:
             item["baseSalary"] = amount
     return json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+
+
+def _add_control_characters(item: dict, keys: dict[str, str], flat: bool) -> None:
+    title_key = keys["title"] if flat else "title"
+    if item.get(title_key):
+        title = item[title_key]
+        item[title_key] = title[:2] + "\x00" + title[2:] + "\x1b\x85"
+    desc_key = keys["description"] if flat else "description"
+    item[desc_key] = "\x00" + item[desc_key] + "\x1f"
+
+
+def _break_credit_code(item: dict, keys: dict[str, str], flat: bool) -> None:
+    """The employer's credit code, wherever the posting has one, with a failing check character."""
+    if flat:
+        if item.get(keys["employer_credit_code"]):
+            item[keys["employer_credit_code"]] = _wrong_check(item[keys["employer_credit_code"]])
+        return
+    org = item["hiringOrganization"]
+    ident = org.get("identifier")
+    if isinstance(ident, dict):
+        ident["value"] = _wrong_check(ident["value"])
+    elif ident:
+        org["identifier"] = _wrong_check(ident)
 
 
 def _wrong_check(code: str) -> str:
@@ -1263,17 +1363,16 @@ class FeedSimulator:
     :meth:`expected_postings`, :meth:`defect`, :meth:`job_members`.
     """
 
+    host = "127.0.0.1"
+    port = 0  # any free port
+
     def __init__(
         self,
         platforms: Iterable[Any] | None = None,
         *,
         seed: int = 2022,
         postings_per_platform: int = 2000,
-        start: datetime = datetime(2022, 11, 1, tzinfo=UTC),
-        end: datetime = datetime(2023, 1, 1, tzinfo=UTC),
         token: str = "demo-token",  # noqa: S107 - the simulator's demo credential
-        host: str = "127.0.0.1",
-        port: int = 0,
         repost_variation: float = 0.0,
     ):
         from recruitment_month import config
@@ -1281,18 +1380,25 @@ class FeedSimulator:
         chosen = []
         for p in config.platforms() if platforms is None else platforms:
             chosen.append(config.platform(p) if isinstance(p, str) else p)
-        universe = [p.code for p in config.platforms()]
-        self._gen = _Generator(chosen, seed, postings_per_platform, start, end, universe, repost_variation)
+        self._chosen = chosen
+        self._universe = [p.code for p in config.platforms()]
+        plan = _Plan(seed, postings_per_platform, _FEED_START, _FEED_END, repost_variation)
+        self._gen = _Generator(chosen, plan, self._universe)
         self.seed = seed
         self.token = token
-        self.host = host
-        self.port = port
         self._lock = threading.Lock()
         self._faults: dict[str, dict[str, _Fault]] = {code: {} for code in self._gen.platforms}
         self._stats = {code: {"requests": 0, "postings": 0} for code in self._gen.platforms}
         self._stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+
+    def spread_over(self, start: datetime, end: datetime) -> FeedSimulator:
+        """Spread the postings' ``dateModified`` over [start, end) instead of the campaign's two months;
+        returns self. Call it before serving."""
+        plan = replace(self._gen.plan, start=start, end=end)
+        self._gen = _Generator(self._chosen, plan, self._universe)
+        return self
 
     # -- lifecycle
 
@@ -1510,13 +1616,10 @@ def main(argv: list[str] | None = None) -> None:
         args.platforms.split(",") if args.platforms else None,
         seed=args.seed,
         postings_per_platform=args.volume,
-        start=datetime.fromisoformat(args.start),
-        end=datetime.fromisoformat(args.end),
         token=args.token,
-        host=args.host,
-        port=args.port,
         repost_variation=args.repost_variation,
-    )
+    ).spread_over(datetime.fromisoformat(args.start), datetime.fromisoformat(args.end))
+    sim.host, sim.port = args.host, args.port
     log.info("%d platforms × %d postings, seed %d", len(sim.platform_codes), args.volume, args.seed)
     with contextlib.suppress(KeyboardInterrupt):
         sim.serve_forever()

@@ -10,6 +10,7 @@ is what failed, the alert is sent straight away, without the outbox.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -52,12 +53,25 @@ def messages(key: str, subject_ref: str, title: str, text: str, kind: str = "pip
     return out
 
 
-def raise_alert(conn: Connection, key: str, subject_ref: str, title: str, text: str, kind: str) -> None:
+@dataclass(frozen=True)
+class Alert:
+    """One of the pipeline's findings for the data engineers: ``key`` makes it once-only, ``subject_ref``
+    names what it is about, ``kind`` files it in the outbox."""
+
+    key: str
+    subject_ref: str
+    title: str
+    text: str
+    kind: str
+
+
+def raise_alert(conn: Connection, alert: Alert) -> None:
     """Write an alert to the outbox in the caller's transaction (the decision it reports and the alert
     are committed together); the next delivery of any DAG sends it."""
     from recruitment_month.notifications import ALERTS, enqueue
 
-    enqueue(conn, messages(f"alert/{key}", subject_ref, title, text, kind), owner=ALERTS)
+    outgoing = messages(f"alert/{alert.key}", alert.subject_ref, alert.title, alert.text, alert.kind)
+    enqueue(conn, outgoing, owner=ALERTS)
 
 
 def _failure(context) -> tuple[str, str, str, str]:

@@ -308,7 +308,7 @@ class _Cut:
     def __init__(self, engine, trigger):
         self.engine, self.trigger, self.fired = engine, trigger, 0
 
-    def __call__(self, conn, cursor, statement, parameters, context, executemany):
+    def __call__(self, conn, statement, **_):
         import psycopg
 
         if self.fired or not self.trigger(statement):
@@ -323,7 +323,7 @@ class _Cut:
     def __enter__(self):
         from sqlalchemy import event
 
-        event.listen(self.engine, "before_cursor_execute", self)
+        event.listen(self.engine, "before_cursor_execute", self, named=True)
         return self
 
     def __exit__(self, *exc):

@@ -188,15 +188,16 @@ def test_the_warehouse_lost_mid_run_fails_the_task_and_the_retry_loads_each_file
     pipeline.collect(env.engine, run_id="r1")
     reports_written = []
 
-    def terminate_at_the_second_report(conn, cursor, statement, parameters, context, executemany):
+    def terminate_at_the_second_report(**event_args):
+        statement = event_args["statement"]
         if statement.lstrip().lower().startswith("insert into core_report"):
             reports_written.append(statement)
             if len(reports_written) == 2:
-                pid = cursor.connection.info.backend_pid
+                pid = event_args["cursor"].connection.info.backend_pid
                 with env.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as admin:
                     admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
 
-    event.listen(env.engine, "before_cursor_execute", terminate_at_the_second_report)
+    event.listen(env.engine, "before_cursor_execute", terminate_at_the_second_report, named=True)
     try:
         with pytest.raises(OperationalError):
             pipeline.run_process(env.engine, run_id="r1")

@@ -296,17 +296,18 @@ def test_every_fault_at_once(sim, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("fault", "options", "error", "says"),
+    ("fault", "expected"),
     [
-        ("http_500", {"times": 1000}, FeedError, "HTTP 500"),
-        ("rate_limit_429", {"times": 1000, "retry_after": 0}, FeedError, "HTTP 429"),
-        ("html_error_200", {"times": 1000}, FeedResponseError, "HTML page"),
-        ("truncated_body", {"times": 1000}, FeedResponseError, "invalid JSON"),
-        ("truncated_body", {"times": 1000, "mode": "reset"}, FeedResponseError, "cut off"),
-        ("timeout", {"times": 1000, "seconds": 0.5}, FeedError, "timed out"),
+        (("http_500", {"times": 1000}), (FeedError, "HTTP 500")),
+        (("rate_limit_429", {"times": 1000, "retry_after": 0}), (FeedError, "HTTP 429")),
+        (("html_error_200", {"times": 1000}), (FeedResponseError, "HTML page")),
+        (("truncated_body", {"times": 1000}), (FeedResponseError, "invalid JSON")),
+        (("truncated_body", {"times": 1000, "mode": "reset"}), (FeedResponseError, "cut off")),
+        (("timeout", {"times": 1000, "seconds": 0.5}), (FeedError, "timed out")),
     ],
 )
-def test_a_fault_that_never_recovers_is_a_clear_error(sim, tmp_path, caplog, fault, options, error, says):
+def test_a_fault_that_never_recovers_is_a_clear_error(sim, tmp_path, caplog, fault, expected):
+    (fault, options), (error, says) = fault, expected
     caplog.set_level(logging.DEBUG)
     code = "zhilian"
     sim.set_fault(code, fault, **options)

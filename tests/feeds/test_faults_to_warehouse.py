@@ -33,10 +33,9 @@ def sim():
 
 
 @pytest.mark.parametrize("code", ["zhilian", "tongcheng58"])  # JSON-LD and the flat shape
-@pytest.mark.parametrize(("fault", "options"), FAULTS, ids=lambda v: v if isinstance(v, str) else None)
-def test_every_fault_ends_with_exactly_the_simulators_postings(
-    warehouse_url, sim, tmp_path, code, fault, options
-):
+@pytest.mark.parametrize("case", FAULTS, ids=lambda case: case[0])
+def test_every_fault_ends_with_exactly_the_simulators_postings(warehouse_url, sim, tmp_path, code, case):
+    fault, options = case
     platform = config.platform(code).model_copy(update={"page_size": 50})
     sim.clear_faults()
     sim.set_fault(code, fault, **options)

@@ -121,10 +121,10 @@ def test_a_platforms_first_load_only_adds_and_looks_nothing_up(warehouse_url, si
     items = _items(simulator, "zhilian")
     statements: list[str] = []
 
-    def record(conn, cursor, statement, parameters, context, executemany):
+    def record(statement, **_):
         statements.append(statement)
 
-    event.listen(engine, "before_cursor_execute", record)
+    event.listen(engine, "before_cursor_execute", record, named=True)
     try:
         first = load.load(engine, platform, items, since=SINCE, until=UNTIL)
         on_first, statements[:] = list(statements), []

@@ -47,20 +47,22 @@ def http():
         yield s
 
 
-def get_page(http, sim, code, cursor=None, limit=None, since=SINCE, until=UNTIL, timeout=10, stream=False):
-    params = {"updated_since": since, "updated_until": until}
+def get_page(http, sim, code, cursor=None, **query):
+    """One page of ``code``'s feed; ``query``: limit, since, until (the window), timeout, stream."""
+    params = {"updated_since": query.get("since", SINCE), "updated_until": query.get("until", UNTIL)}
     if cursor:
         params["cursor"] = cursor
-    if limit:
-        params["limit"] = limit
-    return http.get(sim.base_url(code) + "/jobs", params=params, timeout=timeout, stream=stream)
+    if query.get("limit"):
+        params["limit"] = query["limit"]
+    url = sim.base_url(code) + "/jobs"
+    return http.get(url, params=params, timeout=query.get("timeout", 10), stream=query.get("stream", False))
 
 
-def fetch_all(http, sim, code, limit=None, since=SINCE, until=UNTIL):
-    """Follow next_cursor to the end; every page, as served."""
+def fetch_all(http, sim, code, limit=None, **window):
+    """Follow next_cursor to the end; every page, as served (``window``: since, until)."""
     pages, cursor = [], None
     while True:
-        r = get_page(http, sim, code, cursor, limit, since, until)
+        r = get_page(http, sim, code, cursor, limit=limit, **window)
         assert r.status_code == 200, r.text
         body = r.json()
         pages.append(body["data"])
@@ -89,7 +91,7 @@ def test_paging_covers_the_window_exactly(sim, http, limit):
     if limit == 1:  # one-item pages over a short window keep the test fast
         since, until = SINCE, "2022-11-11T12:00:00+08:00"
         expected = sim.expected_postings("zhilian", since, until)
-        pages = fetch_all(http, sim, "zhilian", limit, since, until)
+        pages = fetch_all(http, sim, "zhilian", limit, since=since, until=until)
     else:
         pages = fetch_all(http, sim, "zhilian", limit)
     items = [item for page in pages for item in page]
@@ -378,7 +380,7 @@ def test_retrying_client_ends_with_the_ground_truth(sim, http):
         attempts += 1
         assert attempts < 100
         try:
-            r = get_page(http, sim, "shixiseng", cursor, 30, timeout=0.5)
+            r = get_page(http, sim, "shixiseng", cursor, limit=30, timeout=0.5)
             if r.status_code != 200:
                 continue
             body = r.json()
@@ -559,7 +561,9 @@ def test_a_million_postings_per_platform_answers(http):
         count = big.expected_count("zhilian", since, until)
         assert 3000 < count < 5000
         first = get_page(http, big, "zhilian", limit=1000, since=since, until=until).json()
-        second = get_page(http, big, "zhilian", first["next_cursor"], 1000, since, until).json()
+        second = get_page(
+            http, big, "zhilian", first["next_cursor"], limit=1000, since=since, until=until
+        ).json()
         assert len(first["data"]) == len(second["data"]) == 1000
         expected = [e["item"] for e in big.iter_expected("zhilian", since, until)][:2000]
         assert first["data"] + second["data"] == expected

@@ -6,8 +6,11 @@ import io
 import re
 import struct
 import zipfile
-from datetime import date, datetime
+from collections.abc import Callable
+from datetime import date, datetime, time
 from pathlib import Path
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
@@ -31,6 +34,14 @@ SPREADSHEET_TYPES = (
     b'content-types"><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
     b'officedocument.spreadsheetml.sheet.main+xml"/></Types>'
 )
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+
+def excel_cell(day: date) -> datetime:
+    """A date as an Excel date cell holds it: Beijing midnight's wall time, without a zone (Excel keeps none)."""
+    return datetime.combine(day, time(), tzinfo=BEIJING).replace(tzinfo=None)
+
+
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(40)
 
 
@@ -326,8 +337,22 @@ BAD_INPUTS = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("make", "filename", "rule", "field", "cell", "fragments"), BAD_INPUTS)
-def test_bad_input_is_one_specific_rejection(make, filename, rule, field, cell, fragments, record):
+class BadInput(NamedTuple):
+    """A file with one mistake, and the one rejection it must get: rule, field, cell and message fragments."""
+
+    make: Callable[[dict], bytes]
+    filename: str
+    rule: str
+    field: str | None
+    cell: str | None
+    fragments: list[str]
+
+
+@pytest.mark.parametrize(
+    "bad", [pytest.param(BadInput(*param.values), id=param.id, marks=param.marks) for param in BAD_INPUTS]
+)
+def test_bad_input_is_one_specific_rejection(bad, record):
+    make, filename, rule, field, cell, fragments = bad
     result = parse(make(record), filename)
 
     assert result.record is None
@@ -584,7 +609,7 @@ def test_counts_are_normalised(typed, expected):
         ("1e3", "count_not_integer", "阿拉伯数字"),
         (float("nan"), "count_not_integer", "阿拉伯数字"),
         (True, "count_not_integer", "阿拉伯数字"),
-        (datetime(2022, 11, 11), "count_not_integer", "阿拉伯数字"),  # noqa: DTZ001 - an Excel date cell is naive
+        (excel_cell(date(2022, 11, 11)), "count_not_integer", "阿拉伯数字"),
         ("9" * 5000, "count_too_large", "999,999,999"),
         (10**12, "count_too_large", "999,999,999"),
     ],
@@ -626,7 +651,7 @@ def test_typed_numbers_parse_to_integers_end_to_end(record):
         "2022/11/11 0:00",
         "２０２２－１１－１１",
         date(2022, 11, 11),
-        datetime(2022, 11, 11),  # noqa: DTZ001 - an Excel date cell is naive
+        excel_cell(date(2022, 11, 11)),
     ],
 )
 def test_dates_are_normalised(typed):
@@ -641,7 +666,7 @@ def test_excel_day_numbers_count_only_in_workbooks():
 
 def test_excel_date_cells_and_day_numbers_parse(record):
     def date_cell(workbook):
-        workbook["周报"]["B5"] = datetime(2022, 11, 18)  # noqa: DTZ001 - an Excel date cell is naive
+        workbook["周报"]["B5"] = excel_cell(date(2022, 11, 18))
         workbook["周报"]["B5"].number_format = "yyyy-mm-dd"
 
     def day_number(workbook):

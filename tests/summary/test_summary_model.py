@@ -44,11 +44,12 @@ def test_a_revision_brings_a_straggler_in_and_says_what_changed(preliminary, rev
 def test_validation():
     with pytest.raises(ValueError, match="unknown status"):
         UnitStatus("110000", "北京市", "lost", None, None)
+    naive = datetime(2022, 11, 25, 1, tzinfo=UTC).replace(tzinfo=None)  # what a summary refuses
     with pytest.raises(ValueError, match="timezone-aware"):
-        UnitStatus("110000", "北京市", "on_time", datetime(2022, 11, 25, 9), 1)  # noqa: DTZ001 - naive on purpose: refused
+        UnitStatus("110000", "北京市", "on_time", naive, 1)
     s = sample_summary(1, 1)
     with pytest.raises(ValueError, match="timezone-aware"):
-        replace(s, generated_at=datetime(2022, 11, 11, 18))  # noqa: DTZ001 - naive on purpose: refused
+        replace(s, generated_at=naive)
     with pytest.raises(ValueError, match="version"):
         replace(s, version=0)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from recruitment_month.reports.fields import BY_KEY, COUNT_KEYS, display_name
 from recruitment_month.summary.model import STATUS_LABELS
 
+BEIJING = ZoneInfo("Asia/Shanghai")
 SHEETS = [
     "概览",
     "报送情况",
@@ -74,7 +76,10 @@ def test_overview(workbook, preliminary):
     assert values["未报送单位"] == "海南省、新疆生产建设兵团"
     assert values["提供岗位（个）本周"] == s.national_week["positions"]
     assert values["提供岗位（个）累计"] == s.national_cumulative["positions"]
-    assert values["报送截止时间（北京时间）"] == datetime(2022, 11, 25, 17, 0)  # noqa: DTZ001 - openpyxl reads cells naive
+    # Excel keeps no zone: a cell holds the Beijing wall time
+    assert values["报送截止时间（北京时间）"].replace(tzinfo=BEIJING) == datetime(
+        2022, 11, 25, 17, 0, tzinfo=BEIJING
+    )
     assert values["招聘平台招聘人数（人）"] == s.feeds.openings
 
 
@@ -83,7 +88,9 @@ def test_status_sheet(workbook, preliminary):
     assert [r["单位代码"] for r in rows] == [u.code for u in preliminary.units]
     assert [r["报送状态"] for r in rows] == [STATUS_LABELS[u.status] for u in preliminary.units]
     gansu = next(r for r in rows if r["单位"] == "甘肃省")
-    assert gansu["收到时间（北京时间）"] == datetime(2022, 11, 25, 17, 12, 31)  # noqa: DTZ001 - openpyxl reads cells naive
+    assert gansu["收到时间（北京时间）"].replace(tzinfo=BEIJING) == datetime(
+        2022, 11, 25, 17, 12, 31, tzinfo=BEIJING
+    )
 
 
 def test_national_sheet(workbook, preliminary):

@@ -463,10 +463,9 @@ def _audit(conn: Connection, run: _Run, report: LoadReport) -> None:
 
 
 def _alert_dominant(conn: Connection, platform: Platform, report: LoadReport, rule: str, count: int) -> None:
-    from recruitment_month.alerts import raise_alert
+    from recruitment_month.alerts import Alert, raise_alert
 
-    raise_alert(
-        conn,
+    alert = Alert(
         key=f"feed_defect/{report.load_id}/{rule}",
         subject_ref=platform.code,
         title=f"平台数据缺陷 Feed defect: {platform.code} — {count}/{report.received} postings: {rule}",
@@ -480,6 +479,7 @@ def _alert_dominant(conn: Connection, platform: Platform, report: LoadReport, ru
         ),
         kind="feed_defect",
     )
+    raise_alert(conn, alert)
 
 
 def load(

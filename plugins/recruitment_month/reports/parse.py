@@ -29,6 +29,7 @@ import unicodedata
 import warnings
 import zipfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import PurePath
@@ -224,21 +225,9 @@ def normalise_date(value: object, *, excel_serial: bool = False) -> date:
     ``excel_serial`` also accepts a spreadsheet day number (44876 = 2022-11-11), as a workbook
     cell holds a date whose format was lost. Raises :class:`ValueIssue` (``date_invalid``).
     """
-    if isinstance(value, datetime):
-        return value.date()
+    value = _date_or_text(value, excel_serial=excel_serial)
     if isinstance(value, date):
         return value
-    if isinstance(value, bool):
-        raise ValueIssue("date_invalid", _DATE_HINT)
-    if isinstance(value, (int, float)):
-        if isinstance(value, float) and not value.is_integer():
-            raise ValueIssue("date_invalid", _DATE_HINT)
-        number = int(value)
-        if excel_serial and 30_000 <= number <= 80_000:
-            return _EXCEL_EPOCH + timedelta(days=number)
-        value = str(number)
-    if not isinstance(value, str):
-        raise ValueIssue("date_invalid", _DATE_HINT)
     text = _fold(value)
     text = re.sub(r"\s*([年月日/.-])\s*", r"\1", text)
     for pattern in _DATE_PATTERNS:
@@ -249,6 +238,22 @@ def normalise_date(value: object, *, excel_serial: bool = False) -> date:
             except ValueError:
                 raise ValueIssue("date_invalid", "该日期不存在；" + _DATE_HINT) from None
     raise ValueIssue("date_invalid", _DATE_HINT)
+
+
+def _date_or_text(value: object, *, excel_serial: bool) -> date | str:
+    """A date cell or day number as a date, anything typed as its text; other values are no date."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date | str):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueIssue("date_invalid", _DATE_HINT)
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueIssue("date_invalid", _DATE_HINT)
+    number = int(value)
+    if excel_serial and 30_000 <= number <= 80_000:
+        return _EXCEL_EPOCH + timedelta(days=number)
+    return str(number)
 
 
 def _text(value: object) -> str:
@@ -473,52 +478,14 @@ def _megabytes(size: int) -> str:
 def _parse(content: bytes, filename: str, max_bytes: int, ctx: _Context) -> ParseResult:
     name = PurePath(filename.replace("\\", "/")).name
     ext = PurePath(name).suffix.lower()
-    if len(content) > max_bytes:
-        message = (
-            f"文件大小为 {_megabytes(len(content))}，超过了 {_megabytes(max_bytes)} 的上限。"
-            "周报通常只有几十 KB，请确认上传的是填好的周报文件，不要插入图片。"
-        )
-        return _fail("file_too_large", message, value=str(len(content)))
-    if not content.strip(b" \t\r\n\x00").removeprefix(codecs.BOM_UTF8).strip():
-        return _fail("file_empty", f"文件“{name}”是空的（没有任何内容）。请检查后重新上传填好的周报。")
-
     kind = _sniff(content)
-    if ext == ".xlsm":
-        return _fail(
-            "macro_workbook",
-            "启用宏的工作簿（.xlsm）出于安全考虑不予接收。请在 Excel 中选择“另存为”→“Excel 工作簿(*.xlsx)”"
-            "后重新报送。",
-            value=ext,
-        )
-    if ext not in (*SUPPORTED_EXTENSIONS, ".xls"):
-        shown = f"“{ext}”" if ext else "（无扩展名）"
-        hint = ""
-        if kind == "text":
-            hint = "如果这是 CSV 文本，请把文件扩展名改为 .csv。"
-        elif kind not in ("zip", "ole"):
-            hint = f"文件内容是{_spaced(kind)}。"
-        message = (
-            f"不支持{shown}格式的文件。{hint}请使用教育部下发的 .xlsx 模板填报，或报送 .csv、.json 文件。"
-        )
-        return _fail("unsupported_format", message, value=ext or None)
-
+    refusal = _refuse_file(content, name, max_bytes) or _refuse_extension(ext, kind)
+    if refusal is not None:
+        return refusal
     if kind == "zip":
         return _parse_workbook(content, ctx)
     if kind == "ole":
-        ole = _ole_kind(content)
-        if ole == "encrypted":
-            return _fail(
-                "workbook_encrypted",
-                "工作簿设置了打开密码（已加密），系统无法读取。请在 Excel 中取消密码"
-                "（“文件”→“信息”→“保护工作簿”→“用密码进行加密”，清空密码）后重新报送。",
-            )
-        if ole == "doc":
-            return _fail("not_a_workbook", "文件内容是 Word 文档，不是 Excel 工作簿。请使用 .xlsx 模板填报。")
-        return _fail(
-            "xls_legacy",
-            "这是旧版 Excel 97-2003 工作簿（.xls），系统只接收 .xlsx。请在 Excel 中“另存为”"
-            "“Excel 工作簿(*.xlsx)”后重新报送。",
-        )
+        return _refuse_ole(content)
     if ext in (".xlsx", ".xls"):
         found = "文本" if kind == "text" else kind
         return _fail(
@@ -533,6 +500,62 @@ def _parse(content: bytes, filename: str, max_bytes: int, ctx: _Context) -> Pars
             f"文件扩展名是 {ext}，但内容是{_spaced(kind)}，不是文本。请上传填好的报告文件本身。",
             value=kind,
         )
+    return _parse_text(content, ext, ctx)
+
+
+def _refuse_file(content: bytes, name: str, max_bytes: int) -> ParseResult | None:
+    """The refusal of a file too large or empty, whatever its kind."""
+    if len(content) > max_bytes:
+        message = (
+            f"文件大小为 {_megabytes(len(content))}，超过了 {_megabytes(max_bytes)} 的上限。"
+            "周报通常只有几十 KB，请确认上传的是填好的周报文件，不要插入图片。"
+        )
+        return _fail("file_too_large", message, value=str(len(content)))
+    if not content.strip(b" \t\r\n\x00").removeprefix(codecs.BOM_UTF8).strip():
+        return _fail("file_empty", f"文件“{name}”是空的（没有任何内容）。请检查后重新上传填好的周报。")
+    return None
+
+
+def _refuse_extension(ext: str, kind: str) -> ParseResult | None:
+    """The refusal of a macro workbook or an extension the pipeline does not read."""
+    if ext == ".xlsm":
+        return _fail(
+            "macro_workbook",
+            "启用宏的工作簿（.xlsm）出于安全考虑不予接收。请在 Excel 中选择“另存为”→“Excel 工作簿(*.xlsx)”"
+            "后重新报送。",
+            value=ext,
+        )
+    if ext in (*SUPPORTED_EXTENSIONS, ".xls"):
+        return None
+    shown = f"“{ext}”" if ext else "（无扩展名）"
+    hint = ""
+    if kind == "text":
+        hint = "如果这是 CSV 文本，请把文件扩展名改为 .csv。"
+    elif kind not in ("zip", "ole"):
+        hint = f"文件内容是{_spaced(kind)}。"
+    message = f"不支持{shown}格式的文件。{hint}请使用教育部下发的 .xlsx 模板填报，或报送 .csv、.json 文件。"
+    return _fail("unsupported_format", message, value=ext or None)
+
+
+def _refuse_ole(content: bytes) -> ParseResult:
+    """An OLE compound file is never read: encrypted Office file, Word document or legacy .xls."""
+    ole = _ole_kind(content)
+    if ole == "encrypted":
+        return _fail(
+            "workbook_encrypted",
+            "工作簿设置了打开密码（已加密），系统无法读取。请在 Excel 中取消密码"
+            "（“文件”→“信息”→“保护工作簿”→“用密码进行加密”，清空密码）后重新报送。",
+        )
+    if ole == "doc":
+        return _fail("not_a_workbook", "文件内容是 Word 文档，不是 Excel 工作簿。请使用 .xlsx 模板填报。")
+    return _fail(
+        "xls_legacy",
+        "这是旧版 Excel 97-2003 工作簿（.xls），系统只接收 .xlsx。请在 Excel 中“另存为”"
+        "“Excel 工作簿(*.xlsx)”后重新报送。",
+    )
+
+
+def _parse_text(content: bytes, ext: str, ctx: _Context) -> ParseResult:
     decoded = _decode(content)
     if decoded is None:
         return _fail(
@@ -583,56 +606,9 @@ def _parse_workbook(content: bytes, ctx: _Context) -> ParseResult:
 
 
 def _read_form_sheet(content: bytes) -> tuple[list[list], ParseResult | None]:
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(content))
-        infos = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError):
-        return [], _fail("workbook_corrupt", _CORRUPT)
-    with archive:
-        total = sum(info.file_size for info in infos)
-        ratio = total / max(len(content), 1)
-        if (
-            len(infos) > MAX_ZIP_ENTRIES
-            or total > MAX_UNCOMPRESSED_BYTES
-            or (total > RATIO_CHECK_FLOOR and ratio > MAX_COMPRESSION_RATIO)
-        ):
-            message = (
-                f"工作簿解压后有 {_megabytes(total)}（压缩比约 {ratio:.0f}:1，共 {len(infos)} 个部件），"
-                "远超正常周报的大小，出于安全考虑未打开。请使用教育部下发的模板重新填写后报送。"
-            )
-            return [], _fail("zip_bomb", message, value=str(total))
-        if any(info.flag_bits & 0x1 for info in infos):
-            return [], _fail(
-                "workbook_encrypted", "工作簿的压缩包设置了密码，系统无法读取。请取消密码后重新报送。"
-            )
-        names = {info.filename for info in infos}
-        if "[Content_Types].xml" not in names:
-            return [], _fail(
-                "not_a_workbook",
-                "文件是一个 zip 压缩包，不是 Excel 工作簿。请直接上传填好的 .xlsx 模板文件，不要压缩。",
-                value="zip",
-            )
-        try:
-            types = archive.read("[Content_Types].xml")
-        except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError):
-            return [], _fail("workbook_corrupt", _CORRUPT)
-    if b"macroEnabled" in types or any(n.lower().endswith("vbaproject.bin") for n in names):
-        return [], _fail(
-            "macro_workbook",
-            "工作簿含有宏（启用宏的工作簿），出于安全考虑不予接收。请在 Excel 中“另存为”"
-            "“Excel 工作簿(*.xlsx)”后重新报送。",
-        )
-    if b"spreadsheetml" not in types:
-        kind = "其他 Office 文件"
-        if b"wordprocessingml" in types:
-            kind = "Word 文档"
-        elif b"presentationml" in types:
-            kind = "PowerPoint 演示文稿"
-        return [], _fail(
-            "not_a_workbook",
-            f"文件内容是{_spaced(kind)}，不是 Excel 工作簿。请使用 .xlsx 模板填报。",
-            value=kind,
-        )
+    failure = _check_package(content)
+    if failure is not None:
+        return [], failure
     import openpyxl
 
     try:
@@ -643,25 +619,93 @@ def _read_form_sheet(content: bytes) -> tuple[list[list], ParseResult | None]:
         log.info("openpyxl could not open a workbook", exc_info=True)
         return [], _fail("workbook_corrupt", _CORRUPT)
     try:
-        titles = list(workbook.sheetnames)
-        matches = [t for t in titles if t.strip() == FORM_SHEET]
-        if not matches:
-            found = "、".join(f"“{t}”" for t in titles) or "（无）"
-            message = (
-                f"工作簿中没有名为“{FORM_SHEET}”的工作表（找到的工作表：{found}）。请在教育部下发的模板中"
-                f"“{FORM_SHEET}”表上填写，不要改动工作表名称。"
-            )
-            return [], _fail("sheet_missing", message, value="、".join(titles))
-        sheet = workbook[matches[0]]
-        rows = sheet.iter_rows(min_row=1, max_row=MAX_FORM_ROWS, max_col=MAX_FORM_COLS, values_only=True)
-        grid = [list(row) for row in rows]
-        if _has_formulas(content):
-            _mark_uncomputed(content, matches[0], grid)
+        return _read_sheet_grid(workbook, content)
     except Exception:  # a damaged sheet part surfaces only while rows are read
         log.info("openpyxl could not read the form sheet", exc_info=True)
         return [], _fail("workbook_corrupt", _CORRUPT)
     finally:
         workbook.close()
+
+
+def _check_package(content: bytes) -> ParseResult | None:
+    """The refusal of a zip that is no spreadsheet to open: a zip bomb, encrypted, macros, another document."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError):
+        return _fail("workbook_corrupt", _CORRUPT)
+    with archive:
+        failure = _check_archive(infos, len(content))
+        if failure is not None:
+            return failure
+        try:
+            types = archive.read("[Content_Types].xml")
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError):
+            return _fail("workbook_corrupt", _CORRUPT)
+    return _check_content_types(types, {info.filename for info in infos})
+
+
+def _check_archive(infos: list[zipfile.ZipInfo], size: int) -> ParseResult | None:
+    total = sum(info.file_size for info in infos)
+    ratio = total / max(size, 1)
+    if (
+        len(infos) > MAX_ZIP_ENTRIES
+        or total > MAX_UNCOMPRESSED_BYTES
+        or (total > RATIO_CHECK_FLOOR and ratio > MAX_COMPRESSION_RATIO)
+    ):
+        message = (
+            f"工作簿解压后有 {_megabytes(total)}（压缩比约 {ratio:.0f}:1，共 {len(infos)} 个部件），"
+            "远超正常周报的大小，出于安全考虑未打开。请使用教育部下发的模板重新填写后报送。"
+        )
+        return _fail("zip_bomb", message, value=str(total))
+    if any(info.flag_bits & 0x1 for info in infos):
+        return _fail("workbook_encrypted", "工作簿的压缩包设置了密码，系统无法读取。请取消密码后重新报送。")
+    if "[Content_Types].xml" not in {info.filename for info in infos}:
+        return _fail(
+            "not_a_workbook",
+            "文件是一个 zip 压缩包，不是 Excel 工作簿。请直接上传填好的 .xlsx 模板文件，不要压缩。",
+            value="zip",
+        )
+    return None
+
+
+def _check_content_types(types: bytes, names: set[str]) -> ParseResult | None:
+    if b"macroEnabled" in types or any(n.lower().endswith("vbaproject.bin") for n in names):
+        return _fail(
+            "macro_workbook",
+            "工作簿含有宏（启用宏的工作簿），出于安全考虑不予接收。请在 Excel 中“另存为”"
+            "“Excel 工作簿(*.xlsx)”后重新报送。",
+        )
+    if b"spreadsheetml" in types:
+        return None
+    kind = "其他 Office 文件"
+    if b"wordprocessingml" in types:
+        kind = "Word 文档"
+    elif b"presentationml" in types:
+        kind = "PowerPoint 演示文稿"
+    return _fail(
+        "not_a_workbook",
+        f"文件内容是{_spaced(kind)}，不是 Excel 工作簿。请使用 .xlsx 模板填报。",
+        value=kind,
+    )
+
+
+def _read_sheet_grid(workbook: Any, content: bytes) -> tuple[list[list], ParseResult | None]:
+    """The form sheet's cells, from an open workbook; its formulas without a saved result marked."""
+    titles = list(workbook.sheetnames)
+    matches = [t for t in titles if t.strip() == FORM_SHEET]
+    if not matches:
+        found = "、".join(f"“{t}”" for t in titles) or "（无）"
+        message = (
+            f"工作簿中没有名为“{FORM_SHEET}”的工作表（找到的工作表：{found}）。请在教育部下发的模板中"
+            f"“{FORM_SHEET}”表上填写，不要改动工作表名称。"
+        )
+        return [], _fail("sheet_missing", message, value="、".join(titles))
+    sheet = workbook[matches[0]]
+    rows = sheet.iter_rows(min_row=1, max_row=MAX_FORM_ROWS, max_col=MAX_FORM_COLS, values_only=True)
+    grid = [list(row) for row in rows]
+    if _has_formulas(content):
+        _mark_uncomputed(content, matches[0], grid)
     return grid, None
 
 
@@ -801,12 +845,7 @@ def _read_form(grid: list[list], source: _Source) -> _Found:
                 continue
             label = F.normalise_form_label(value)
             if label == _FORM_TABLE_HEADER and week_col is None:
-                for c2, other in enumerate(row):
-                    other_label = F.normalise_label(other)
-                    if other_label in _WEEK_HEADERS:
-                        week_col = c2
-                    elif other_label in _CUMULATIVE_HEADERS:
-                        cumulative_col = c2
+                week_col, cumulative_col = _form_count_columns(row, cumulative_col)
             elif label in labels:
                 hits.append((r, c, labels[label]))
 
@@ -824,6 +863,18 @@ def _read_form(grid: list[list], source: _Source) -> _Found:
         else:
             raw.setdefault(spec.key, []).append(at(r, c + 1))
     return raw
+
+
+def _form_count_columns(row: list, cumulative_col: int | None) -> tuple[int | None, int | None]:
+    """The columns of the week's and the cumulative counts, from the form table's header row."""
+    week_col = None
+    for c, other in enumerate(row):
+        other_label = F.normalise_label(other)
+        if other_label in _WEEK_HEADERS:
+            week_col = c
+        elif other_label in _CUMULATIVE_HEADERS:
+            cumulative_col = c
+    return week_col, cumulative_col
 
 
 def _parse_csv(text: str, ctx: _Context) -> ParseResult:
@@ -896,12 +947,39 @@ def _json_fail_rule(rule: str, message: str, **where: Any) -> ParseResult:
 # From raw values to the canonical record
 
 
+@dataclass
+class _Assembly:
+    """The record being built from a file's values, with what the file declares and the problems found."""
+
+    source: _Source
+    ctx: _Context
+    is_form: bool
+    problems: list[Problem]
+    record: dict[str, Any] = field(default_factory=dict)
+    declared: dict[str, Any] = field(default_factory=dict)
+
+
 def _finish(
     raw: _Found, problems: list[Problem], source: _Source, ctx: _Context, *, is_form: bool
 ) -> ParseResult:
     result = ParseResult(None, problems, format=source.format)
     if rejects(problems):
         return result
+    values = _first_values(raw, problems)
+    _strip_control_characters(values, problems)
+    assembly = _Assembly(source, ctx, is_form, problems)
+    for key in F.RECORD_KEYS:
+        _assemble_field(assembly, key, values.get(key))
+    record = assembly.record
+    problems.extend(check_record(record, places={k: v.place for k, v in values.items()}))
+    result.declared = assembly.declared
+    if not rejects(problems):
+        result.record = {key: record[key] for key in F.RECORD_KEYS}
+    return result
+
+
+def _first_values(raw: _Found, problems: list[Problem]) -> dict[str, _Raw]:
+    """Each field's first value; a field found again with another value is a problem."""
     values: dict[str, _Raw] = {}
     for key, found in raw.items():
         values[key] = found[0]
@@ -917,6 +995,10 @@ def _finish(
                     **found[1].place.where(),
                 )
             )
+    return values
+
+
+def _strip_control_characters(values: dict[str, _Raw], problems: list[Problem]) -> None:
     for key, item in list(values.items()):
         if isinstance(item.value, str) and has_control(item.value):
             values[key] = _Raw(strip_control(item.value), item.place)
@@ -925,67 +1007,73 @@ def _finish(
                 "导出程序带入），系统已将其删除后接收。请核对该项内容是否完整；如有缺漏，请修改后重新报送。"
             )
             problems.append(problem("control_characters", message, field=key, **item.place.where()))
-    record: dict[str, Any] = {}
-    declared: dict[str, Any] = {}
 
-    for key in F.RECORD_KEYS:
-        spec = F.spec_of(key)
-        item = values.get(key)
-        if isinstance(item, _Raw) and isinstance(item.value, _Uncomputed):
-            message = (
-                f"{_subject(key)}{item.place.text}是公式“{_show(item.value.formula)}”，但文件中没有保存它的计算结果"
-                "（用程序脚本或部分在线表格生成的文件常会这样），系统无法得知其数值。请用 Excel 或 WPS 打开该文件，"
-                "确认数值显示正确后保存，再重新报送；也可以直接填写数字而不用公式。"
+
+def _assemble_field(assembly: _Assembly, key: str, item: _Raw | None) -> None:
+    """One field of the record from its value, or the problem that keeps it out."""
+    spec = F.spec_of(key)
+    problems = assembly.problems
+    if isinstance(item, _Raw) and isinstance(item.value, _Uncomputed):
+        message = (
+            f"{_subject(key)}{item.place.text}是公式“{_show(item.value.formula)}”，但文件中没有保存它的计算结果"
+            "（用程序脚本或部分在线表格生成的文件常会这样），系统无法得知其数值。请用 Excel 或 WPS 打开该文件，"
+            "确认数值显示正确后保存，再重新报送；也可以直接填写数字而不用公式。"
+        )
+        problems.append(
+            problem(
+                "formula_uncomputed",
+                message,
+                field=key,
+                value=_show(item.value.formula),
+                **item.place.where(),
             )
-            problems.append(
-                problem(
-                    "formula_uncomputed",
-                    message,
-                    field=key,
-                    value=_show(item.value.formula),
-                    **item.place.where(),
-                )
-            )
-            continue
-        if item is None:
-            if spec.kind == "text":
-                record[key] = ""
-            else:
-                problems.append(
-                    problem("field_missing", source.missing_message(key, form=is_form), field=key)
-                )
-            continue
-        if spec.kind == "count":
-            try:
-                record[key] = normalise_count(item.value)
-            except ValueIssue as issue:
-                message = f"{_subject(key)}{item.place.text}填写的是“{_show(item.value)}”，{_verdict(issue)}{issue.hint}。"
-                problems.append(
-                    problem(issue.rule, message, field=key, value=_show(item.value), **item.place.where())
-                )
-        elif key == "unit_code":
-            code = _unit(item, key, problems, ctx)
-            declared["unit_code"] = code
-            if code:
-                record[key] = code
-        elif key == "week_ending":
-            week = _week(item, key, problems, ctx, excel_serial=source.format == "xlsx")
-            declared["week_ending"] = week
-            if week:
-                record[key] = week
+        )
+    elif item is None:
+        if spec.kind == "text":
+            assembly.record[key] = ""
         else:
-            record[key] = _text(item.value)
-            if spec.kind == "id" and not record[key]:
-                message = (
-                    f"{_subject(key)}{item.place.text}未填写。请填写后报送，以便教育部就本报告联系贵单位。"
-                )
-                problems.append(problem("contact_missing", message, field=key, **item.place.where()))
+            message = assembly.source.missing_message(key, form=assembly.is_form)
+            problems.append(problem("field_missing", message, field=key))
+    elif spec.kind == "count":
+        _assemble_count(assembly, key, item)
+    elif key in _DECLARED:
+        value = _DECLARED[key](assembly, key, item)
+        assembly.declared[key] = value
+        if value:
+            assembly.record[key] = value
+    else:
+        assembly.record[key] = _text(item.value)
+        if spec.kind == "id" and not assembly.record[key]:
+            message = f"{_subject(key)}{item.place.text}未填写。请填写后报送，以便教育部就本报告联系贵单位。"
+            problems.append(problem("contact_missing", message, field=key, **item.place.where()))
 
-    problems.extend(check_record(record, places={k: v.place for k, v in values.items()}))
-    result.declared = declared
-    if not rejects(problems):
-        result.record = {key: record[key] for key in F.RECORD_KEYS}
-    return result
+
+def _assemble_count(assembly: _Assembly, key: str, item: _Raw) -> None:
+    try:
+        assembly.record[key] = normalise_count(item.value)
+    except ValueIssue as issue:
+        message = (
+            f"{_subject(key)}{item.place.text}填写的是“{_show(item.value)}”，{_verdict(issue)}{issue.hint}。"
+        )
+        assembly.problems.append(
+            problem(issue.rule, message, field=key, value=_show(item.value), **item.place.where())
+        )
+
+
+def _declared_unit(assembly: _Assembly, key: str, item: _Raw) -> str | None:
+    return _unit(item, key, assembly.problems, assembly.ctx)
+
+
+def _declared_week(assembly: _Assembly, key: str, item: _Raw) -> date | None:
+    excel_serial = assembly.source.format == "xlsx"
+    return _week(item, key, assembly.problems, assembly.ctx, excel_serial=excel_serial)
+
+
+# The fields that say which unit and week a file reports, kept as declared even when refused.
+_DECLARED: dict[str, Callable[[_Assembly, str, _Raw], Any]] = {
+    "unit_code": _declared_unit,
+    "week_ending": _declared_week,
+}
 
 
 def _comparable(key: str, value: object) -> object:

@@ -127,7 +127,7 @@ def collect(
             "run_id": run_id,
         }
         if entry.size > limit:
-            _refuse_too_large(engine, entry, entry.size, limit, arrival, grew=False)
+            _refuse_too_large(engine, entry, _Oversize(entry.size, limit, grew=False), arrival)
             result.refused += 1
             continue
         try:
@@ -136,7 +136,8 @@ def collect(
             log.warning("%s was removed between listing and reading; not collected", one_line(entry.relative))
             continue
         if len(content) > limit:  # it grew after it was listed
-            _refuse_too_large(engine, entry, max(entry.size, len(content)), limit, arrival, grew=True)
+            oversize = _Oversize(max(entry.size, len(content)), limit, grew=True)
+            _refuse_too_large(engine, entry, oversize, arrival)
             result.refused += 1
             continue
         sha256 = storage.sha256_of(content)
@@ -150,14 +151,14 @@ def collect(
                 file_id,
             )
             with engine.begin() as conn:
-                _record_skip(conn, entry, storage.DUPLICATE_CONTENT, poll_id, polled_at, detail=file_id)
+                _record_skip(conn, entry, _Sighting(poll_id, polled_at, storage.DUPLICATE_CONTENT, file_id))
             continue
         try:
             uri = storage.archive(archive, sha256, entry, content)
         except storage.ArchiveError as exc:
             log.error("%s", exc)
             with engine.begin() as conn:
-                _record_skip(conn, entry, storage.ARCHIVE_FAILED, poll_id, polled_at, detail=str(exc))
+                _record_skip(conn, entry, _Sighting(poll_id, polled_at, storage.ARCHIVE_FAILED, str(exc)))
             failures.append(exc)
             continue
         with engine.begin() as conn:
@@ -234,27 +235,31 @@ def _record_skips(conn: Connection, entries, skips: dict, poll_id: int, polled_a
     """This poll's sighting of every entry that is not a report file, or was not collected before."""
     for entry in entries:
         if entry.skip is not None:
-            _record_skip(conn, entry, entry.skip, poll_id, polled_at, known=skips.get(entry.key))
+            _record_skip(conn, entry, _Sighting(poll_id, polled_at, entry.skip), known=skips.get(entry.key))
         elif entry.key in skips:
-            _record_skip(conn, entry, skips[entry.key].reason, poll_id, polled_at, known=skips[entry.key])
+            sighting = _Sighting(poll_id, polled_at, skips[entry.key].reason)
+            _record_skip(conn, entry, sighting, known=skips[entry.key])
 
 
-def _record_skip(
-    conn: Connection,
-    entry,
-    reason: str,
-    poll_id: int,
-    polled_at: datetime,
-    *,
-    detail: str | None = None,
-    known=None,
-) -> None:
+@dataclass(frozen=True)
+class _Sighting:
+    """One poll's sighting of an inbox entry that is not collected, and why."""
+
+    poll_id: int
+    polled_at: datetime
+    reason: str
+    detail: str | None = None
+
+
+def _record_skip(conn: Connection, entry, sighting: _Sighting, *, known=None) -> None:
     """Insert the entry's row, or move its last sighting to this poll (once per poll)."""
     from sqlalchemy import select, update
 
     from recruitment_month import warehouse
     from recruitment_month.schema import audit_inbox_skip as s
 
+    poll_id, polled_at = sighting.poll_id, sighting.polled_at
+    reason, detail = sighting.reason, sighting.detail
     if known is None:
         known = conn.execute(select(s).where(s.c.entry_key == entry.key)).first()
     if known is None:
@@ -378,7 +383,16 @@ def _mebibytes(size: int) -> str:
     return f"{size / (1 << 20):.1f} MB"
 
 
-def _refuse_too_large(engine: Engine, entry, size: int, limit: int, arrival: dict, *, grew: bool) -> None:
+@dataclass(frozen=True)
+class _Oversize:
+    """A file's size above the limit; ``grew`` when it grew after it was listed (then it is at least that)."""
+
+    size: int
+    limit: int
+    grew: bool
+
+
+def _refuse_too_large(engine: Engine, entry, oversize: _Oversize, arrival: dict) -> None:
     """Register the file *rejected* (rule ``file_too_large``) without reading or archiving it; its id is
     the hash of its listing. Its rejection notice is written to the outbox with it; ``run_process``
     reports it and ``notify`` sends the notice."""
@@ -386,6 +400,7 @@ def _refuse_too_large(engine: Engine, entry, size: int, limit: int, arrival: dic
     from recruitment_month.reports.messages import for_outcome
     from recruitment_month.text import one_line
 
+    size, limit, grew = oversize.size, oversize.limit, oversize.grew
     file_id = f"{entry.folder}/{entry.key}"
     problem = Problem(
         rule="file_too_large",
@@ -630,12 +645,11 @@ def _quarantine_problem() -> Problem:
 def _alert_quarantine(conn: Connection, outcome: FileOutcome) -> None:
     from sqlalchemy import select
 
-    from recruitment_month.alerts import raise_alert
+    from recruitment_month.alerts import Alert, raise_alert
     from recruitment_month.schema import audit_inbox_file as t
 
     row = conn.execute(select(t).where(t.c.file_id == outcome.file_id)).mappings().one()
-    raise_alert(
-        conn,
+    alert = Alert(
         key=f"quarantine/{outcome.file_id}",
         subject_ref=outcome.file_id,
         title=f"文件已隔离 Report file quarantined: {outcome.folder}/{outcome.file_name}",
@@ -651,6 +665,7 @@ def _alert_quarantine(conn: Connection, outcome: FileOutcome) -> None:
         ),
         kind="file_quarantined",
     )
+    raise_alert(conn, alert)
 
 
 def _count_attempt(engine: Engine, file_id: str, error: str | None = None) -> int:

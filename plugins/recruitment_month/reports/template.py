@@ -21,6 +21,7 @@ import argparse
 import io
 import re
 import zipfile
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,9 +73,40 @@ def build_workbook(
     """The form as an openpyxl workbook, optionally filled with ``values`` (record keys → cell values,
     written as given, so a test or the demo can also write what people mistype)."""
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
-    from openpyxl.worksheet.datavalidation import DataValidation
 
+    resolved, values = _form_values(unit, week_ending, values)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = SHEET
+    styles = _Styles.make()
+    _write_title(sheet, campaign, styles)
+    _write_identification(sheet, campaign, resolved, values, styles)
+    _write_counts(sheet, values, styles)
+    _write_text_fields(sheet, values, styles)
+    sheet.column_dimensions["A"].width = 34
+    sheet.column_dimensions["B"].width = 18
+    sheet.column_dimensions["C"].width = 30
+    _add_count_and_week_validation(sheet, campaign)
+
+    sheet.protection.sheet = True
+    sheet.protection.formatColumns = False
+    sheet.protection.formatRows = False
+    sheet.protection.insertRows = False
+
+    _write_instructions(workbook, campaign, resolved)
+    _add_unit_validation(sheet)
+    workbook.active = 0
+    properties = workbook.properties
+    properties.title = f"{campaign.name} 省级周报"
+    properties.creator = campaign.ministry.department
+    properties.created = datetime.combine(campaign.notice_date, time())
+    return workbook
+
+
+def _form_values(
+    unit: str | config.Unit | None, week_ending: date | None, values: dict[str, Any] | None
+) -> tuple[config.Unit | None, dict[str, Any]]:
+    """The unit shown on the form and the values to write, the unit's code and the week filled in."""
     resolved = _unit(unit)
     values = dict(values or {})
     if resolved is None and values.get("unit_code") is not None:  # for the name shown beside the code
@@ -86,17 +118,37 @@ def build_workbook(
         values.setdefault("week_ending", week_ending.isoformat())
     if isinstance(values.get("week_ending"), date):
         values["week_ending"] = values["week_ending"].isoformat()
+    return resolved, values
 
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = SHEET
-    bold = Font(bold=True)
-    thin = Side(style="thin", color="999999")
-    box = Border(left=thin, right=thin, top=thin, bottom=thin)
-    label_fill = PatternFill("solid", fgColor="F2F2F2")
-    header_fill = PatternFill("solid", fgColor="DDEBF7")
-    unlocked = Protection(locked=False)
-    hint_font = Font(italic=True, color="808080")
+
+@dataclass(frozen=True)
+class _Styles:
+    """The form sheet's cell styles."""
+
+    bold: Any
+    box: Any
+    label_fill: Any
+    header_fill: Any
+    unlocked: Any
+    hint_font: Any
+
+    @classmethod
+    def make(cls) -> _Styles:
+        from openpyxl.styles import Border, Font, PatternFill, Protection, Side
+
+        thin = Side(style="thin", color="999999")
+        return cls(
+            bold=Font(bold=True),
+            box=Border(left=thin, right=thin, top=thin, bottom=thin),
+            label_fill=PatternFill("solid", fgColor="F2F2F2"),
+            header_fill=PatternFill("solid", fgColor="DDEBF7"),
+            unlocked=Protection(locked=False),
+            hint_font=Font(italic=True, color="808080"),
+        )
+
+
+def _write_title(sheet: Any, campaign: config.Campaign, styles: _Styles) -> None:
+    from openpyxl.styles import Alignment, Font
 
     sheet.merge_cells(start_row=TITLE_ROW, start_column=1, end_row=TITLE_ROW, end_column=3)
     title = put(sheet, TITLE_ROW, 1, f"{campaign.name} 省级周报")
@@ -110,9 +162,17 @@ def build_workbook(
         1,
         f"请于{_deadline_phrase(campaign)}（北京时间）前报送；填写方法见“{INSTRUCTIONS_SHEET}”工作表。",
     )
-    subtitle.font = hint_font
+    subtitle.font = styles.hint_font
     subtitle.alignment = Alignment(horizontal="center")
 
+
+def _write_identification(
+    sheet: Any,
+    campaign: config.Campaign,
+    resolved: config.Unit | None,
+    values: dict[str, Any],
+    styles: _Styles,
+) -> None:
     hints = {
         "unit_code": resolved.name if resolved else "6 位单位代码，如 110000",
         "week_ending": "该周周五的日期，如 " + campaign.weeks[0].isoformat(),
@@ -121,45 +181,54 @@ def build_workbook(
     for offset, spec in enumerate(F.ID_FIELDS):
         row = ID_FIRST_ROW + offset
         label = put(sheet, row, 1, spec.header)
-        label.font, label.fill, label.border = bold, label_fill, box
+        label.font, label.fill, label.border = styles.bold, styles.label_fill, styles.box
         value = put(sheet, row, 2, values.get(spec.key))
         value.number_format = "@"  # codes, dates typed as text and phone numbers keep their leading zeros
-        value.protection, value.border = unlocked, box
+        value.protection, value.border = styles.unlocked, styles.box
         if spec.key in hints:
-            put(sheet, row, 3, hints[spec.key]).font = hint_font
+            put(sheet, row, 3, hints[spec.key]).font = styles.hint_font
+
+
+def _write_counts(sheet: Any, values: dict[str, Any], styles: _Styles) -> None:
+    from openpyxl.styles import Alignment
 
     for col, text in enumerate(TABLE_HEADER, start=1):
         cell = put(sheet, TABLE_HEADER_ROW, col, text)
-        cell.font, cell.fill, cell.border = bold, header_fill, box
+        cell.font, cell.fill, cell.border = styles.bold, styles.header_fill, styles.box
         cell.alignment = Alignment(horizontal="center")
     for offset, spec in enumerate(F.COUNT_FIELDS):
         row = COUNT_FIRST_ROW + offset
         label = put(sheet, row, 1, spec.header)
-        label.border = box
+        label.border = styles.box
         for col, key in ((2, spec.key), (3, F.cumulative_key(spec.key))):
             cell = put(sheet, row, col, values.get(key))
             cell.number_format = "#,##0"
-            cell.protection, cell.border = unlocked, box
-    count_range = f"B{COUNT_FIRST_ROW}:C{COUNT_FIRST_ROW + len(F.COUNT_FIELDS) - 1}"
+            cell.protection, cell.border = styles.unlocked, styles.box
+
+
+def _write_text_fields(sheet: Any, values: dict[str, Any], styles: _Styles) -> None:
+    from openpyxl.styles import Alignment
 
     for offset, spec in enumerate(F.TEXT_FIELDS):
         row = TEXT_FIRST_ROW + offset
         label = put(sheet, row, 1, spec.header)
-        label.font, label.fill, label.border = bold, label_fill, box
+        label.font, label.fill, label.border = styles.bold, styles.label_fill, styles.box
         label.alignment = Alignment(vertical="top")
         sheet.merge_cells(start_row=row, start_column=2, end_row=row, end_column=3)
         value = put(sheet, row, 2, values.get(spec.key))
         value.alignment = Alignment(wrap_text=True, vertical="top")
-        value.protection = unlocked
-        sheet.cell(row, 3).protection = unlocked
+        value.protection = styles.unlocked
+        sheet.cell(row, 3).protection = styles.unlocked
         for col in (2, 3):
-            sheet.cell(row, col).border = box
+            sheet.cell(row, col).border = styles.box
         sheet.row_dimensions[row].height = 96
 
-    sheet.column_dimensions["A"].width = 34
-    sheet.column_dimensions["B"].width = 18
-    sheet.column_dimensions["C"].width = 30
 
+def _add_count_and_week_validation(sheet: Any, campaign: config.Campaign) -> None:
+    """Whole numbers ≥ 0 in the count cells; the campaign's Fridays offered for the week."""
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    count_range = f"B{COUNT_FIRST_ROW}:C{COUNT_FIRST_ROW + len(F.COUNT_FIELDS) - 1}"
     counts = DataValidation(
         type="whole",
         operator="greaterThanOrEqual",
@@ -189,12 +258,11 @@ def build_workbook(
         week_list.add(f"B{week_row}")
         sheet.add_data_validation(week_list)
 
-    sheet.protection.sheet = True
-    sheet.protection.formatColumns = False
-    sheet.protection.formatRows = False
-    sheet.protection.insertRows = False
 
-    _write_instructions(workbook, campaign, resolved)
+def _add_unit_validation(sheet: Any) -> None:
+    """The unit codes of the instructions sheet's table offered for the unit."""
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     unit_rows = _UNIT_TABLE_FIRST_ROW, _UNIT_TABLE_FIRST_ROW + len(config.units().units) - 1
     unit_list = DataValidation(
         type="list",
@@ -207,13 +275,6 @@ def build_workbook(
     )
     unit_list.add(f"B{ID_FIRST_ROW}")
     sheet.add_data_validation(unit_list)
-
-    workbook.active = 0
-    properties = workbook.properties
-    properties.title = f"{campaign.name} 省级周报"
-    properties.creator = campaign.ministry.department
-    properties.created = datetime.combine(campaign.notice_date, time())
-    return workbook
 
 
 _INSTRUCTIONS_TITLE_ROW = 1

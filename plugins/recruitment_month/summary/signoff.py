@@ -204,7 +204,14 @@ def _alert(conn: Connection, keys: list[str], answer: Answer, why: str) -> None:
     )
     stamp = (answer.at or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
     alerts.raise_alert(
-        conn, f"sign_off/{keys[0]}/{stamp}", keys[0], "全国周报未发送（签发）", text, "sign_off"
+        conn,
+        alerts.Alert(
+            key=f"sign_off/{keys[0]}/{stamp}",
+            subject_ref=keys[0],
+            title="全国周报未发送（签发）",
+            text=text,
+            kind="sign_off",
+        ),
     )
 
 
