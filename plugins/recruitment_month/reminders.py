@@ -56,14 +56,14 @@ def due(campaign: Campaign, moment: datetime, window: timedelta = WINDOW) -> lis
 
 
 def outstanding(conn: Connection, campaign: Campaign, week: date, as_of: datetime) -> dict[str, str | None]:
-    """Units with nothing accepted for ``week`` by ``as_of``: code → why their last file was rejected
-    (None when nothing was received)."""
+    """Units with nothing accepted for ``week`` by ``as_of`` and not exempt for it: code → why their
+    last file was rejected (None when nothing was received)."""
     from recruitment_month import config
-    from recruitment_month.summary.compute import first_accepted, rejections
+    from recruitment_month.summary.compute import exempted, first_accepted, rejections
 
-    accepted = first_accepted(conn, week, as_of)
+    settled = set(first_accepted(conn, week, as_of)) | exempted(conn, campaign, week)
     rejected = rejections(conn, campaign, week, as_of)
-    return {u.code: rejected.get(u.code) for u in config.units().units if u.code not in accepted}
+    return {u.code: rejected.get(u.code) for u in config.units().units if u.code not in settled}
 
 
 def _render(name: str, *, html: bool = True, **context) -> tuple[str, str | None]:

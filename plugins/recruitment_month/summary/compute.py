@@ -82,6 +82,18 @@ def first_accepted(conn: Connection, week: date, as_of: datetime) -> dict[str, d
     return dict(rows)
 
 
+def exempted(conn: Connection, campaign, week: date) -> set[str]:
+    """The units ministry staff excused from reporting for ``week`` (set in the control room): neither
+    missing nor reminded. An exemption is a decision about the week, not something that landed, so it
+    holds whatever the moment a summary is computed as of."""
+    from sqlalchemy import select
+
+    from recruitment_month.schema import core_unit_exemption as x
+
+    query = select(x.c.unit_code).where(x.c.campaign_code == campaign.code, x.c.week_ending == week)
+    return set(conn.execute(query).scalars())
+
+
 def rejections(conn: Connection, campaign, week: date, as_of: datetime) -> dict[str, str]:
     """unit → the first problem of its latest rejected file for the week (landed by ``as_of``)."""
     from sqlalchemy import select
@@ -246,6 +258,7 @@ def compute(conn: Connection, week: date, as_of: datetime, *, version: int = 1) 
     this_week = {r["unit_code"]: r for r in reports if r["week_ending"] == week}
     first = first_accepted(conn, week, as_of)
     rejected = rejections(conn, campaign, week, as_of)
+    exempt = exempted(conn, campaign, week)
 
     units = []
     for unit in units_cfg:
@@ -266,6 +279,8 @@ def compute(conn: Connection, week: date, as_of: datetime, *, version: int = 1) 
             )
         else:
             status = "rejected" if unit.code in rejected else "missing"
+            if unit.code in exempt:
+                status = "exempt"
             units.append(
                 UnitStatus(
                     code=unit.code,
