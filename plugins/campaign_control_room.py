@@ -1,7 +1,7 @@
 """The campaign control room as a page of the Airflow UI (docs/control-room.md).
 
 Airflow's API server mounts the FastAPI app at ``/control-room``; the UI shows it in its navigation
-("Campaign control room") as an external view. The app checks every request itself (a signed-in
+("Campaign") as an external view. The app checks every request itself (a signed-in
 user; changes need the right to run the campaign's DAGs).
 """
 
@@ -21,7 +21,7 @@ class CampaignControlRoom(AirflowPlugin):
     ]
     external_views: ClassVar[list[dict]] = [
         {
-            "name": "Campaign control room",
+            "name": "Campaign",  # the label in the UI's navigation bar, which has room for a word
             "href": URL_PREFIX.lstrip("/") + "/",
             "destination": "nav",
             "url_route": "control-room",

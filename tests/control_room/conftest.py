@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from recruitment_month import config
-
 WEEKS = 2  # the campaign's first weeks, every reminder step and deadline of them
 USERS = {"viewer": "viewer", "operator": "user"}  # user name -> simple auth manager role
 
@@ -27,35 +25,11 @@ class Campaign:
     now: object  # the moment the replay stopped at (after the last step)
 
 
-def _replay(engine, inbox: Path, weeks: int) -> tuple[object, object]:
-    """The demo's inbox tick by tick, with what the DAGs run at each tick."""
-    from airflow.sdk.execution_time.context import set_current_context
-
-    from recruitment_devkit.demo_inbox import generate_inbox
-    from recruitment_month import reminders
-    from recruitment_month.reports import pipeline as reports
-    from recruitment_month.summary import pipeline as summary
-
-    campaign = config.campaign()
-    last = campaign.weeks[weeks - 1]
-    manifest = None
-    tick = None
-    for n, step in enumerate(s for s in reminders.steps(campaign) if s.week <= last):
-        tick = step.at
-        manifest = generate_inbox(inbox, weeks=campaign.weeks[:weeks], until=tick)
-        with set_current_context({"logical_date": tick}):
-            reports.catch_up(engine, run_id=f"replay-{n}")
-        # As friday_consolidation: the preliminary at the deadline, a revision when a late report came.
-        summary.consolidate(engine, tick)
-        summary.deliver(engine)
-        reminders.run(engine, tick)
-    return manifest, tick
-
-
 @pytest.fixture(scope="module")
 def campaign_run(tmp_path_factory) -> Campaign:
     """Two weeks of the campaign in a fresh SQLite warehouse (module-wide: the tests only read it, or
     change what they restore)."""
+    from recruitment_devkit.campaign_replay import replay
     from recruitment_devkit.mailsink import MailSink
     from recruitment_month import warehouse
 
@@ -73,7 +47,7 @@ def campaign_run(tmp_path_factory) -> Campaign:
             warehouse.migrate(url)
             warehouse.load_reference_data(url)
             engine = warehouse.engine(url)
-            manifest, now = _replay(engine, root / "inbox", WEEKS)
+            manifest, now = replay(engine, root / "inbox", weeks=WEEKS)
             yield Campaign(url, engine, root / "inbox", sink, manifest, now)
     finally:
         patch.undo()

@@ -4,6 +4,7 @@ with real tokens of the simple auth manager, against a warehouse filled by two w
 from __future__ import annotations
 
 import html
+import io
 import json
 import re
 from datetime import UTC, datetime
@@ -50,7 +51,17 @@ def _audit(engine) -> list[dict]:
 
 def _reads(campaign_run) -> list[str]:
     file_id = _a_rejected_file(campaign_run.engine)["file_id"]
-    return [ROOT + "/", f"{ROOT}/units/110000/weeks/{WEEK1}", f"{ROOT}/outbox", f"{ROOT}/files/{file_id}"]
+    return [
+        ROOT + "/",
+        f"{ROOT}/units/110000/weeks/{WEEK1}",
+        f"{ROOT}/outbox",
+        f"{ROOT}/files/{file_id}",
+        f"{ROOT}/summaries",
+        f"{ROOT}/summaries/{WEEK1}/v1/email",
+        f"{ROOT}/summaries/{WEEK1}/v1/workbook",
+        f"{ROOT}/feeds",
+        f"{ROOT}/feeds/zhilian/quarantine",
+    ]
 
 
 CHANGES = [
@@ -247,3 +258,71 @@ def test_resending_a_failed_message_sends_it_once(api, campaign_run, monkeypatch
     assert "operator" in api.get(ROOT + "/outbox", "viewer").text
     with engine.begin() as conn:
         conn.execute(schema.audit_control_action.delete())
+
+
+def test_summary_versions_show_the_email_as_sent_and_its_workbook(api, campaign_run):
+    from email import message_from_bytes, policy
+
+    from openpyxl import load_workbook
+
+    ms, n = schema.mart_weekly_summary, schema.audit_notification
+    with campaign_run.engine.connect() as conn:
+        versions = conn.execute(select(ms.c.week_ending, ms.c.version)).all()
+        body = conn.execute(
+            select(n.c.body).where(n.c.message_key == f"weekly_summary/{WEEK1}/v1")
+        ).scalar_one()
+    page = api.get(ROOT + "/summaries", "viewer").text
+    for week, version in versions:
+        assert f'data-version="{week}/v{version}"' in page
+    sent = message_from_bytes(body, policy=policy.default)
+    email = api.get(f"{ROOT}/summaries/{WEEK1}/v1/email", "viewer")
+    assert email.headers["content-security-policy"] == "script-src 'none'"
+    assert "cid:" not in email.text
+    assert "data:image/png;base64," in email.text
+    assert "校园招聘月" in email.text
+    workbook = api.get(f"{ROOT}/summaries/{WEEK1}/v1/workbook", "viewer")
+    attached = next(p for p in sent.iter_attachments() if p.get_filename().endswith(".xlsx"))
+    assert workbook.content == attached.get_payload(decode=True)
+    assert load_workbook(io.BytesIO(workbook.content)).sheetnames
+    assert api.get(f"{ROOT}/summaries/{WEEK1}/v99/email", "viewer").status_code == 404
+
+
+def test_feeds_show_each_platforms_last_load_and_the_stalled_ones(api, campaign_run, monkeypatch, tmp_path):
+    from recruitment_devkit.feed_simulator import FeedSimulator
+    from recruitment_month.feeds import pipeline as feeds
+
+    since, until = datetime(2022, 11, 1, tzinfo=UTC), datetime(2022, 11, 8, tzinfo=UTC)
+    loaded = ["zhilian", "liepin"]
+    monkeypatch.setenv("RECRUITMENT_RAW_FEEDS", str(tmp_path / "raw"))
+    with FeedSimulator(postings_per_platform=3000, seed=5) as sim:
+        for code in loaded:
+            platform = config.platform(code)
+            connection = {"conn_type": "http", "host": sim.base_url(code), "password": sim.token}
+            monkeypatch.setenv(f"AIRFLOW_CONN_{platform.conn_id.upper()}", json.dumps(connection))
+            feeds.load(feeds.extract(code, since, until), run_id="control-room-test")
+    a = schema.audit_load
+    with campaign_run.engine.connect() as conn:
+        counts = dict(
+            conn.execute(
+                select(a.c.subject, a.c.counts).where(a.c.dag_id == "job_feeds", a.c.task_id == "load")
+            ).all()
+        )
+    page = api.get(ROOT + "/feeds", "viewer").text
+    rows = dict(re.findall(r'data-platform="(\w+)" data-stalled="(\w+)"', page))
+    assert rows == {p.code: ("no" if p.code in loaded else "yes") for p in config.platforms()}
+    for code in loaded:
+        c = counts[code]
+        row = page[page.index(f'data-platform="{code}"') :]
+        shown = re.search(r"data-last-day>([\d /]+)<", row).group(1)
+        assert shown == f"{c['received']} / {c['new']} / {c['updated']} / {c['quarantined']}"
+    q = schema.audit_feed_quarantine
+    for code in loaded:
+        with campaign_run.engine.connect() as conn:
+            reasons = conn.execute(
+                select(q.c.rule, func.count()).where(q.c.platform_code == code).group_by(q.c.rule)
+            ).all()
+        shown = api.get(f"{ROOT}/feeds/{code}/quarantine", "viewer").text
+        for rule, n in reasons:
+            assert f'<td>{rule}</td><td class="num">{n}</td>' in shown
+        assert (f'href="feeds/{code}/quarantine"' in page) == bool(reasons)
+    assert api.get(ROOT + "/feeds/nowhere/quarantine", "viewer").status_code == 404

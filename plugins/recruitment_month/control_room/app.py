@@ -207,3 +207,72 @@ def resend(body: Resend, user: Editor) -> dict:
 
     who = actions.Actor(user.get_name(), body.reason or None)
     return {**_act(lambda: actions.resend(_engine(), body.message_key, who)), "by": who.name}
+
+
+@app.get("/summaries", response_class=HTMLResponse)
+def summaries_page(user: Reader) -> HTMLResponse:
+    from recruitment_month.control_room import queries
+
+    with _engine().connect() as conn:
+        versions = queries.summary_versions(conn)
+    return _render("summaries.html.j2", user, versions=versions)
+
+
+def _summary_mail(week: date, version: int):
+    from recruitment_month.control_room import queries
+
+    with _engine().connect() as conn:
+        message = queries.summary_mail(conn, week, version)
+    if message is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no email was sent for this version")
+    return message
+
+
+@app.get("/summaries/{week}/v{version}/email", response_class=HTMLResponse)
+def summary_email(week: date, version: int, user: Reader) -> HTMLResponse:
+    """The email of a summary version as sent (its HTML part, images inlined; no script runs)."""
+    from recruitment_month.control_room import queries
+
+    html = queries.mail_html(_summary_mail(week, version))
+    return HTMLResponse(html, headers={"Content-Security-Policy": "script-src 'none'"})
+
+
+@app.get("/summaries/{week}/v{version}/workbook")
+def summary_workbook(week: date, version: int, user: Reader) -> Response:
+    from urllib.parse import quote
+
+    from recruitment_month.control_room import queries
+
+    found = queries.mail_workbook(_summary_mail(week, version))
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "the email had no workbook")
+    name, content = found
+    return Response(
+        content,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
+    )
+
+
+@app.get("/feeds", response_class=HTMLResponse)
+def feeds_page(user: Reader) -> HTMLResponse:
+    from recruitment_month import config
+    from recruitment_month.control_room import queries
+
+    now = datetime.now(UTC)
+    with _engine().connect() as conn:
+        health = queries.feeds(conn, config.platforms(), now)
+    return _render("feeds.html.j2", user, feeds=health, now=now)
+
+
+@app.get("/feeds/{code}/quarantine", response_class=HTMLResponse)
+def quarantine_page(code: str, user: Reader) -> HTMLResponse:
+    from recruitment_month import config
+    from recruitment_month.control_room import queries
+
+    platform = next((p for p in config.platforms() if p.code == code), None)
+    if platform is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no platform {code}")
+    with _engine().connect() as conn:
+        reasons, items = queries.quarantine(conn, code)
+    return _render("quarantine.html.j2", user, platform=platform, reasons=reasons, items=items)

@@ -255,3 +255,160 @@ def actions(conn: Connection, limit: int = 50) -> list[dict]:
 
     query = select(a).order_by(a.c.action_id.desc()).limit(limit)
     return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def summary_versions(conn: Connection) -> list[dict]:
+    """Every version of every week's summary, newest week and version first, with the email that
+    carried it (when one did: revisions are mailed as a daily digest) and who signed it off (when the
+    warehouse records sign-off)."""
+    from sqlalchemy import select
+
+    from recruitment_month.schema import audit_notification as n
+    from recruitment_month.schema import mart_weekly_summary as m
+    from recruitment_month.summary.render import version_key
+
+    signed = m.c.get("signed_off_by")
+    counts = [m.c[c] for c in ("reported", "on_time", "late", "missing", "rejected", "reporting_rate")]
+    query = select(m.c.week_ending, m.c.version, m.c.kind, m.c.as_of, m.c.created_at, *counts, m.c.payload)
+    if signed is not None:
+        query = query.add_columns(signed)
+    rows = [
+        dict(r) for r in conn.execute(query.order_by(m.c.week_ending.desc(), m.c.version.desc())).mappings()
+    ]
+    mails = {
+        key: (status, sent_at)
+        for key, status, sent_at in conn.execute(
+            select(n.c.message_key, n.c.status, n.c.sent_at).where(n.c.kind == "weekly_summary")
+        )
+    }
+    for row in rows:
+        payload = row.pop("payload") or {}
+        row["changes"] = list(payload.get("changes") or [])
+        row["exempt"] = sum(1 for u in payload.get("units", []) if u.get("status") == "exempt")
+        row.setdefault("signed_off_by", None)
+        row["mail_key"] = version_key(row["week_ending"].isoformat(), row["version"])
+        row["mail_status"], row["mail_sent_at"] = mails.get(row["mail_key"], (None, None))
+    return rows
+
+
+def summary_mail(conn: Connection, week: date, version: int):
+    """The summary email of a version as it was sent (the outbox keeps the whole message), or None."""
+    from email import message_from_bytes, policy
+
+    from sqlalchemy import select
+
+    from recruitment_month.schema import audit_notification as n
+    from recruitment_month.summary.render import version_key
+
+    body = conn.execute(
+        select(n.c.body).where(n.c.message_key == version_key(week.isoformat(), version))
+    ).scalar_one_or_none()
+    return message_from_bytes(body, policy=policy.default) if body else None
+
+
+def mail_html(message) -> str:
+    """The HTML body of a stored email with its ``cid:`` images inlined, for a browser."""
+    import base64
+
+    html = message.get_body(preferencelist=("html",)).get_content()
+    for part in message.walk():
+        cid = (part.get("Content-ID") or "").strip("<>")
+        if cid and part.get_content_maintype() == "image":
+            data = base64.b64encode(part.get_payload(decode=True)).decode("ascii")
+            html = html.replace(f"cid:{cid}", f"data:{part.get_content_type()};base64,{data}")
+    return html
+
+
+def mail_workbook(message) -> tuple[str, bytes] | None:
+    for part in message.iter_attachments():
+        if (part.get_filename() or "").endswith(".xlsx"):
+            return part.get_filename(), part.get_payload(decode=True)
+    return None
+
+
+FEED_COUNTS = ("received", "new", "updated", "quarantined")
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    code: str
+    name: str
+    last_load: dict | None  # the latest successful load: interval_start, interval_end, finished_at
+    last_day: dict[str, int]  # the loads of the day up to the latest one's window end, summed
+    duplicate_rate: float
+    quarantine: int  # quarantined items ever
+    stalled: bool
+
+
+def _feed_loads(conn: Connection) -> dict[str, list[dict]]:
+    from sqlalchemy import select
+
+    from recruitment_month.schema import audit_load as a
+
+    query = (
+        select(a.c.subject, a.c.interval_start, a.c.interval_end, a.c.finished_at, a.c.counts)
+        .where(a.c.dag_id == "job_feeds", a.c.task_id == "load")
+        .order_by(a.c.interval_end.desc())
+    )
+    loads: dict[str, list[dict]] = {}
+    for row in conn.execute(query).mappings():
+        loads.setdefault(row["subject"], []).append(dict(row))
+    return loads
+
+
+def feeds(conn: Connection, platforms: list, now: datetime) -> list[FeedHealth]:
+    """Per platform: its last successful load and window, the counts of its last day of loads, the
+    share of its postings also on another platform, and whether it has stalled (no successful load
+    for longer than its ``limits.stalled_after_hours``)."""
+    from datetime import timedelta
+
+    from sqlalchemy import func, select, text
+
+    from recruitment_month import warehouse
+    from recruitment_month.schema import audit_feed_quarantine as q
+
+    loads = _feed_loads(conn)
+    rates = {r["platform_code"]: r for r in conn.execute(text(warehouse.sql("duplicate_rate"))).mappings()}
+    quarantined = dict(
+        conn.execute(select(q.c.platform_code, func.count()).group_by(q.c.platform_code)).all()
+    )
+    out = []
+    for platform in platforms:
+        mine = loads.get(platform.code, [])
+        last = mine[0] if mine else None
+        day = [x for x in mine if last and x["interval_end"] > last["interval_end"] - timedelta(days=1)]
+        rate = rates.get(platform.code)
+        stale_after = timedelta(hours=platform.limits.stalled_after_hours)
+        out.append(
+            FeedHealth(
+                code=platform.code,
+                name=platform.name,
+                last_load=last,
+                last_day={k: sum(int(x["counts"].get(k, 0)) for x in day) for k in FEED_COUNTS},
+                duplicate_rate=int(rate["duplicates"] or 0) / int(rate["postings"])
+                if rate and rate["postings"]
+                else 0.0,
+                quarantine=int(quarantined.get(platform.code, 0)),
+                stalled=last is None or now - last["finished_at"] > stale_after,
+            )
+        )
+    return out
+
+
+def quarantine(conn: Connection, platform_code: str, limit: int = 200) -> tuple[dict[str, int], list[dict]]:
+    """A platform's quarantined feed items: the count per reason, and the latest ones."""
+    from sqlalchemy import func, select
+
+    from recruitment_month.schema import audit_feed_quarantine as q
+
+    mine = q.c.platform_code == platform_code
+    reasons = dict(
+        conn.execute(
+            select(q.c.rule, func.count()).where(mine).group_by(q.c.rule).order_by(func.count().desc())
+        ).all()
+    )
+    columns = (q.c.load_id, q.c.seq, q.c.posting_id, q.c.rule, q.c.field, q.c.message)
+    rows = conn.execute(
+        select(*columns).where(mine).order_by(q.c.load_id.desc(), q.c.seq).limit(limit)
+    ).mappings()
+    return reasons, [dict(r) for r in rows]
