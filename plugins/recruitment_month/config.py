@@ -325,6 +325,8 @@ class FeedLimits(_Strict):
     """One request, from sending it to the last byte of its body (the read timeout is per read)."""
     extraction_budget_seconds: float = Field(default=45 * 60.0, gt=0)
     """One extraction (every page of one window): past it the try fails and nothing is landed."""
+    stalled_after_hours: float = Field(default=6.0, gt=0)
+    """No successful load for longer than this and the control room shows the platform as stalled."""
     salary_monthly_min: int = Field(default=1_000, ge=0)
     salary_monthly_max: int = Field(default=100_000, gt=0)
     """A monthly salary outside [min, max] CNY is flagged and left out of salary figures."""

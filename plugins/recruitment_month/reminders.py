@@ -69,13 +69,13 @@ def due(campaign: Campaign, moment: datetime, window: timedelta = WINDOW) -> lis
 
 
 def outstanding(conn: Connection, campaign: Campaign, week: date, as_of: datetime) -> dict[str, str | None]:
-    """Units with nothing accepted for ``week`` by ``as_of`` (status missing or rejected): code → why
+    """Units that owe ``week``'s report as of ``as_of`` (missing or rejected, and not exempt): code → why
     their last file was rejected (None when nothing was received)."""
     from recruitment_month import config, status
 
     codes = [u.code for u in config.units().units]
     weeks = status.week_statuses(conn, campaign, week, as_of, codes)
-    return {code: w.note for code, w in weeks.items() if not w.reported}
+    return {code: w.note for code, w in weeks.items() if w.owed}
 
 
 def _render(name: str, *, html: bool = True, **context) -> tuple[str, str | None]:

@@ -454,3 +454,31 @@ mart_summary_national = Table(
     Column("cumulative_value", BigInteger, nullable=False),
     Column("previous_week_value", BigInteger),
 )
+
+
+# --- The control room (docs/control-room.md) ---------------------------------------------------
+
+# A unit excused from reporting for a week by ministry staff: neither missing nor reminded.
+core_unit_exemption = Table(
+    "core_unit_exemption",
+    metadata,
+    Column("campaign_code", String(32), primary_key=True),
+    Column("week_ending", Date, primary_key=True),
+    Column("unit_code", String(6), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("granted_by", Text, nullable=False),
+    Column("granted_at", UTCDateTime, nullable=False),
+)
+
+# Every change made in the control room: exempt, lift_exemption, resend; by whom, when and why.
+audit_control_action = Table(
+    "audit_control_action",
+    metadata,
+    Column("action_id", Integer, primary_key=True, autoincrement=True),
+    Column("action", String(32), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("acted_at", UTCDateTime, nullable=False),
+    Column("reason", Text),
+    Column("detail", JSON, nullable=False),
+)

@@ -26,8 +26,9 @@ ON_TIME = "on_time"
 LATE = "late"
 REJECTED = "rejected"
 MISSING = "missing"
-STATUSES = (ON_TIME, LATE, MISSING, REJECTED)
-LABELS = {ON_TIME: "按时报送", LATE: "逾期报送", MISSING: "未报送", REJECTED: "未通过校验"}
+EXEMPT = "exempt"  # excused for the week by ministry staff (the control room): neither missing nor reminded
+STATUSES = (ON_TIME, LATE, MISSING, REJECTED, EXEMPT)
+LABELS = {ON_TIME: "按时报送", LATE: "逾期报送", MISSING: "未报送", REJECTED: "未通过校验", EXEMPT: "免报"}
 
 
 def timeliness(landed_at: datetime, deadline: datetime) -> str:
@@ -56,6 +57,11 @@ class UnitWeek:
     @property
     def reported(self) -> bool:
         return self.status in (ON_TIME, LATE)
+
+    @property
+    def owed(self) -> bool:
+        """Still owes the week's report: nothing accepted and not exempt (missing or rejected)."""
+        return self.status in (MISSING, REJECTED)
 
 
 def first_accepted(conn: Connection, week: date, as_of: datetime) -> dict[str, datetime]:
@@ -102,6 +108,18 @@ def rejections(conn: Connection, campaign: Campaign, week: date, as_of: datetime
     return notes
 
 
+def exempted(conn: Connection, campaign: Campaign, week: date) -> set[str]:
+    """The units ministry staff excused from reporting for ``week`` (set in the control room). An
+    exemption is a decision about the week, not something that landed, so it holds whatever the moment
+    a status is decided as of; a report accepted for an exempt week still counts as on time or late."""
+    from sqlalchemy import select
+
+    from recruitment_month.schema import core_unit_exemption as x
+
+    query = select(x.c.unit_code).where(x.c.campaign_code == campaign.code, x.c.week_ending == week)
+    return set(conn.execute(query).scalars())
+
+
 def week_statuses(
     conn: Connection, campaign: Campaign, week: date, as_of: datetime, codes: list[str]
 ) -> dict[str, UnitWeek]:
@@ -109,9 +127,12 @@ def week_statuses(
     deadline = campaign.deadline(week)
     first = first_accepted(conn, week, as_of)
     rejected = rejections(conn, campaign, week, as_of)
+    exempt = exempted(conn, campaign, week)
     out = {}
     for code in codes:
         status = decide(first.get(code), deadline, any_rejected=code in rejected)
+        if status in (MISSING, REJECTED) and code in exempt:
+            status = EXEMPT
         note = rejected.get(code) if status == REJECTED else None
         out[code] = UnitWeek(status, first.get(code), note)
     return out

@@ -110,8 +110,9 @@ class AirflowUI:
         return self.processes.diagnostics()
 
 
-def _airflow_env(home: Path) -> dict[str, str]:
-    """The embedded default (dev.env), in ``home``: nothing of the caller's Airflow settings leaks in."""
+def _airflow_env(home: Path, smtp: dict) -> dict[str, str]:
+    """The embedded default (dev.env), in ``home``: nothing of the caller's Airflow settings leaks in;
+    mail goes to the test's own SMTP sink (``smtp``: its connection)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "RECRUITMENT_"))}
     env.update(environment.read())
     data = home / "data"
@@ -123,6 +124,7 @@ def _airflow_env(home: Path) -> dict[str, str]:
             "RECRUITMENT_DATA_DIR": str(data),
             "RECRUITMENT_INBOX": str(data / "inbox"),
             "AIRFLOW_CONN_WAREHOUSE": json.dumps({"conn_type": "sqlite", "host": str(data / "warehouse.db")}),
+            "AIRFLOW_CONN_SMTP_DEFAULT": json.dumps(smtp),
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "plugins"), env.get("PYTHONPATH")])),
             "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
         }
@@ -206,13 +208,22 @@ def chrome() -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def airflow_ui(chrome, tmp_path_factory) -> Iterator[AirflowUI]:
+def ui_mail(tmp_path_factory):
+    """The SMTP sink the UI's Airflow sends to (the control room resends through it)."""
+    from recruitment_devkit.mailsink import MailSink
+
+    with MailSink(tmp_path_factory.mktemp("ui-mail"), port=0) as sink:
+        yield sink
+
+
+@pytest.fixture(scope="module")
+def airflow_ui(chrome, ui_mail, tmp_path_factory) -> Iterator[AirflowUI]:
     """Airflow on the embedded default in a fresh home: migrated, serving the UI, the DAGs parsed."""
     run = tmp_path_factory.mktemp("airflow-ui")
     home, logs = run / "home", run / "logs"
     home.mkdir()
     logs.mkdir()
-    env = _airflow_env(home)
+    env = _airflow_env(home, ui_mail.connection)
     ui = AirflowUI(base_url="", home=home, logs=logs, password="", processes=Processes(logs, env, cwd=home))
     previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -263,7 +274,11 @@ def browser(chrome, airflow_ui):
     options.binary_location = binary
     for argument in (*CHROME_ARGS, f"--user-data-dir={profile}", f"--window-size={WINDOW[0]},{WINDOW[1]}"):
         options.add_argument(argument)
-    service = ChromeService(executable_path=driver_path, log_output=str(airflow_ui.logs / "chromedriver.log"))
+    service = ChromeService(
+        executable_path=driver_path,
+        log_output=str(airflow_ui.logs / "chromedriver.log"),
+        env={**os.environ, "FONTCONFIG_FILE": str(_fontconfig_with_cjk(airflow_ui.logs))},
+    )
     driver = webdriver.Chrome(service=service, options=options)
     try:
         # The page itself is 1400x1000 (the window's frame would otherwise take part of it).
@@ -280,6 +295,24 @@ def browser(chrome, airflow_ui):
         # Chromium runs with its profile, chromedriver with its log, both under the run's logs folder.
         leftovers = _wait_for_exit(lambda _g, cmdline: str(airflow_ui.logs) in cmdline)
         assert not leftovers, "Chromium or chromedriver survived driver.quit():\n" + "\n".join(leftovers)
+
+
+def _fontconfig_with_cjk(folder: Path) -> Path:
+    """A fontconfig file adding the CJK font the project's environment ships (the one the summary's
+    charts use) to the system's fonts, so that Chinese pages render in screenshots on any machine."""
+    from importlib.util import find_spec
+
+    spec = find_spec("noto_cjk_sans_otc")
+    fonts = Path(spec.origin).parent if spec and spec.origin else None
+    conf = folder / "fonts.conf"
+    conf.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
+        '  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>\n'
+        + (f"  <dir>{fonts}</dir>\n" if fonts else "")
+        + f"  <cachedir>{folder / 'fontcache'}</cachedir>\n</fontconfig>\n",
+        encoding="utf-8",
+    )
+    return conf
 
 
 def _wait_for_exit(match: Callable[[int, str], bool], timeout: float = 15) -> list[str]:
@@ -479,3 +512,199 @@ def test_no_plugin_import_errors(browser, airflow_ui):
     )
     assert errors["total_entries"] == 0, why
     assert not shown, why
+
+
+# ---------------------------------------------------------------------------------------------------
+# The campaign control room (docs/control-room.md), a page of the UI served by the project's plugin
+
+CONTROL_ROOM_WEEKS = 2  # the campaign replayed up to the second week's deadline
+
+
+@dataclass
+class ControlRoomCampaign:
+    engine: object
+    sink: object
+    stopped_at: object  # the second week's deadline: the next reminder step is its first follow-up
+
+
+@pytest.fixture(scope="module")
+def control_room(airflow_ui, ui_mail) -> Iterator[ControlRoomCampaign]:
+    """The UI's own warehouse (the embedded default's SQLite file) filled by the pipeline as the DAGs
+    would have left it at the second week's deadline; mail to the UI's sink."""
+    from recruitment_devkit.campaign_replay import replay
+    from recruitment_month import config, warehouse
+
+    campaign = config.campaign()
+    data = airflow_ui.home / "data"
+    patch = pytest.MonkeyPatch()
+    patch.setenv(
+        "AIRFLOW_CONN_WAREHOUSE", json.dumps({"conn_type": "sqlite", "host": str(data / "warehouse.db")})
+    )
+    patch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps(ui_mail.connection))
+    patch.setenv("RECRUITMENT_INBOX", str(data / "inbox"))
+    patch.setenv("RECRUITMENT_ARCHIVE", str(data / "archive" / "reports"))
+    try:
+        url = warehouse.warehouse_url()
+        warehouse.migrate(url)
+        warehouse.load_reference_data(url)
+        engine = warehouse.engine(url)
+        deadline = campaign.deadline(campaign.weeks[CONTROL_ROOM_WEEKS - 1])
+        _manifest, stopped_at = replay(engine, data / "inbox", weeks=CONTROL_ROOM_WEEKS, until=deadline)
+        yield ControlRoomCampaign(engine, ui_mail, stopped_at)
+    finally:
+        patch.undo()
+
+
+def _control_room_frame(browser, ready: str):
+    """The control room's page inside the UI (its external view, an iframe): switch into it and wait
+    until ``ready`` (a CSS selector) is shown."""
+    browser.driver.switch_to.default_content()
+    frame = browser.wait("the control room's frame in the UI", lambda d: browser.css("main iframe, iframe"))
+    browser.driver.switch_to.frame(frame[0])
+    browser.wait(f"the control room's {ready}", lambda d: browser.css(ready))
+
+
+def _narrow_screenshot(browser, path: str, name: str) -> None:
+    """The control room's page alone on a 390 px wide phone screen, then the window as it was."""
+    metrics = {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True}
+    browser.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+    try:
+        browser.open(path)
+        browser.wait(f"{path} at 390 px", lambda d: browser.css("main#content h1"))
+        browser.screenshot(name)
+    finally:
+        browser.driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": WINDOW[0], "height": WINDOW[1], "deviceScaleFactor": 1, "mobile": False},
+        )
+
+
+def _cells(browser) -> dict[tuple[str, str], str]:
+    return {
+        (c.get_attribute("data-unit"), c.get_attribute("data-week")): c.get_attribute("data-status")
+        for c in browser.css("td[data-status]")
+    }
+
+
+def _latest_summary_status(engine, week) -> dict[str, str]:
+    from sqlalchemy import func, select
+
+    from recruitment_month.schema import mart_summary_unit as mu
+    from recruitment_month.schema import mart_weekly_summary as ms
+
+    with engine.connect() as conn:
+        version = conn.execute(select(func.max(ms.c.version)).where(ms.c.week_ending == week)).scalar_one()
+        return dict(
+            conn.execute(
+                select(mu.c.unit_code, mu.c.status).where(mu.c.week_ending == week, mu.c.version == version)
+            ).all()
+        )
+
+
+def test_control_room_board_and_a_units_week(browser, airflow_ui, control_room):
+    from sqlalchemy import select
+
+    from recruitment_month import config
+    from recruitment_month.schema import audit_inbox_file as f
+    from recruitment_month.schema import audit_report_problem as p
+
+    week1 = config.campaign().weeks[0]
+    browser.open("/")
+    link = browser.wait(
+        "the control room in the navigation", lambda d: browser.css("a[href$='plugin/control-room']")
+    )
+    assert "Campaign" in link[0].text
+    link[0].click()
+    _control_room_frame(browser, "table[data-board] td[data-status]")
+    cells = _cells(browser)
+    expected = _latest_summary_status(control_room.engine, week1)
+    sample = sorted(expected)[::4]  # every fourth unit
+    assert {u: cells[(u, str(week1))] for u in sample} == {u: expected[u] for u in sample}
+    browser.driver.switch_to.default_content()
+    browser.wait("the board laid out", lambda d: browser.settled())
+    browser.screenshot("control_room_board.png")
+    _narrow_screenshot(browser, "/control-room/", "control_room_board_390.png")
+    browser.open("/plugin/control-room")
+
+    with control_room.engine.connect() as conn:
+        unit, message = conn.execute(
+            select(f.c.unit_folder, p.c.message)
+            .join(p, p.c.file_id == f.c.file_id)
+            .where(f.c.status == "rejected", p.c.severity == "reject", f.c.week_ending == week1)
+            .order_by(f.c.file_id, p.c.seq)
+        ).first()
+    _control_room_frame(browser, "table[data-board]")
+    browser.css(f"td[data-unit='{unit}'][data-week='{week1}'] a")[0].click()
+    browser.wait("the unit's week with its files", lambda d: browser.css("[data-file]"))
+    assert message in browser.text(), f"the problem of {unit}'s rejected file is not shown"
+    browser.driver.switch_to.default_content()
+    browser.wait("the unit's week laid out", lambda d: browser.settled())
+    browser.screenshot("control_room_unit_week.png")
+    _narrow_screenshot(browser, f"/control-room/units/{unit}/weeks/{week1}", "control_room_unit_week_390.png")
+
+
+def test_control_room_exemption_changes_the_board_and_the_next_reminder(browser, airflow_ui, control_room):
+    from recruitment_month import config, reminders
+
+    campaign = config.campaign()
+    week2 = campaign.weeks[1]
+    browser.open("/plugin/control-room")
+    _control_room_frame(browser, "table[data-board] td[data-status]")
+    cells = {u: s for (u, w), s in _cells(browser).items() if w == str(week2)}
+    missing = sorted(u for u, s in cells.items() if s == "missing")
+    assert missing, "the demo has units missing at the second week's deadline"
+    unit = missing[0]
+    others = {u for u, s in cells.items() if s in ("missing", "rejected") and u != unit}
+    assert others, "and other units with nothing accepted, to be reminded"
+    browser.css(f"td[data-unit='{unit}'][data-week='{week2}'] a")[0].click()
+    browser.wait("the exemption form", lambda d: browser.css("#exempt"))
+    browser.css("#reason")[0].send_keys("因疫情封控，经学生司同意本周免报")
+    browser.css("#exempt")[0].click()
+    browser.wait("the unit shown exempt", lambda d: browser.css("[data-unit-status=exempt]"))
+    assert "因疫情封控" in browser.text()
+    browser.open("/plugin/control-room")
+    _control_room_frame(browser, f"td[data-unit='{unit}'][data-week='{week2}'][data-status=exempt]")
+
+    # The next step of the ladder (the first follow-up) reminds the other missing units, not this one.
+    follow_up = next(s for s in reminders.steps(campaign) if s.week == week2 and s.kind == "follow_up")
+    before = len(control_room.sink.files())
+    reminders.run(control_room.engine, follow_up.at)
+    keys = [m["X-Recruitment-Message-Key"] for m in control_room.sink.messages()[before:]]
+    reminded = {k.rsplit("/", 1)[1] for k in keys if k.startswith("reminder/")}
+    assert unit not in reminded
+    assert others <= reminded
+
+
+def test_control_room_resend_sends_exactly_one_message(browser, airflow_ui, control_room, closed_port):
+    from recruitment_month import notifications
+
+    mail = notifications.Mail(
+        key="receipt/control-room-ui-test/110000",
+        kind="receipt",
+        subject_ref="control-room-ui-test",
+        recipients=["beijing@example.org"],
+        subject="【校园招聘月】重发测试",
+        text="重发测试",
+    )
+    with control_room.engine.begin() as conn:
+        notifications.enqueue(conn, [mail], owner="provincial_reports")
+    with pytest.MonkeyPatch.context() as outage:  # the mail server is down when the DAG delivers
+        outage.setenv(
+            "AIRFLOW_CONN_SMTP_DEFAULT", json.dumps({**control_room.sink.connection, "port": closed_port})
+        )
+        with pytest.raises(notifications.DeliveryError):
+            notifications.deliver(control_room.engine, ["provincial_reports"])
+
+    before = len(control_room.sink.files())
+    browser.open("/plugin/control-room")
+    _control_room_frame(browser, "nav")
+    browser.css("nav a[href=outbox]")[0].click()
+    browser.wait(
+        "the failed message with its resend button", lambda d: browser.css(f"[data-resend='{mail.key}']")
+    )
+    browser.css(f"[data-resend='{mail.key}']")[0].click()
+    browser.wait("the message gone from the outbox", lambda d: not browser.css(f"tr[data-key='{mail.key}']"))
+    sent = control_room.sink.messages()[before:]
+    assert [m["X-Recruitment-Message-Key"] for m in sent] == [mail.key]
+    assert "admin" in browser.text("[data-actions]")
+    browser.driver.switch_to.default_content()

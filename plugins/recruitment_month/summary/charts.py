@@ -49,8 +49,20 @@ CJK_FAMILIES: tuple[str, ...] = (
 WIDTH_PX = 632  # display width in the email (680 minus the body's padding)
 DPI = 200  # 100 px of display per inch, drawn at 2×
 
-STATUS_COLOURS = {"on_time": "#2da44e", "late": "#d18616", "missing": "#cf222e", "rejected": "#8250df"}
-STATUS_EN = {"on_time": "On time", "late": "Late", "missing": "Missing", "rejected": "Rejected"}
+STATUS_COLOURS = {
+    "on_time": "#2da44e",
+    "late": "#d18616",
+    "missing": "#cf222e",
+    "rejected": "#8250df",
+    "exempt": "#8c959f",
+}
+STATUS_EN = {
+    "on_time": "On time",
+    "late": "Late",
+    "missing": "Missing",
+    "rejected": "Rejected",
+    "exempt": "Exempt",
+}
 ACCENT = "#1f4e79"
 ACCENT_LIGHT = "#9fb8d3"
 SECOND = "#d18616"
@@ -209,7 +221,7 @@ def status_chart(summary: WeeklySummary, font: str | None = None) -> bytes:
             ax.text(x + 0.5, y + 0.3, status, ha="center", va="center", color="white", fontsize=8)
         counts = {s: sum(1 for u in summary.units if u.status == s) for s in STATUSES}
         x = 0.08
-        for status in STATUSES:
+        for status in (s for s in STATUSES if s != "exempt" or counts[s]):  # exempt only when there is one
             label = f"{STATUS_LABELS[status] if font else STATUS_EN[status]} {counts[status]}"
             ax.add_patch(Rectangle((x, -0.52), 0.16, 0.3, facecolor=STATUS_COLOURS[status], edgecolor="none"))
             ax.text(x + 0.24, -0.37, label, ha="left", va="center", color=INK, fontsize=9)

@@ -30,7 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from recruitment_month.reports.fields import BY_KEY, COUNT_KEYS, cumulative_key
-from recruitment_month.status import decide, first_accepted, rejections
+from recruitment_month.status import EXEMPT, MISSING, REJECTED, decide, exempted, first_accepted, rejections
 from recruitment_month.summary.model import (
     CrossCheck,
     FeedFigures,
@@ -203,6 +203,7 @@ def compute(conn: Connection, week: date, as_of: datetime, *, version: int = 1) 
     this_week = {r["unit_code"]: r for r in reports if r["week_ending"] == week}
     first = first_accepted(conn, week, as_of)
     rejected = rejections(conn, campaign, week, as_of)
+    exempt = exempted(conn, campaign, week)
 
     units = []
     for unit in units_cfg:
@@ -225,6 +226,8 @@ def compute(conn: Connection, week: date, as_of: datetime, *, version: int = 1) 
             )
         else:
             status = decide(None, deadline, any_rejected=unit.code in rejected)
+            if status in (MISSING, REJECTED) and unit.code in exempt:
+                status = EXEMPT
             units.append(
                 UnitStatus(
                     code=unit.code,

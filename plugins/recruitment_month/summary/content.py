@@ -47,7 +47,7 @@ TOP_PROVINCES = 10
 EXCERPT_UNITS = 5
 EXCERPT_CHARS = 80
 SENTENCE_ENDS = "。；！？;!?"
-STATUS_ORDER = {"missing": 0, "rejected": 1, "late": 2, "on_time": 3}
+STATUS_ORDER = {"missing": 0, "rejected": 1, "late": 2, "exempt": 3, "on_time": 4}
 
 
 # ------------------------------------------------------------------------------------------- formats
@@ -303,6 +303,8 @@ def _status_table(summary: WeeklySummary) -> Table:
             note = "截至本版生成时未收到报送"
         elif u.status == "rejected":
             note = "已收到文件，但均未通过校验"
+        elif u.status == "exempt":
+            note = "经批准本周免报"
         else:
             note = ""
         tone = None if u.status == "on_time" else u.status
@@ -684,6 +686,8 @@ def _lead(summary: WeeklySummary, figures: list[Figure]) -> str:
             rest.append(f"未报送{s.missing}个")
         if s.rejected:
             rest.append(f"未通过校验{s.rejected}个")
+        if exempt := len(s.units_with("exempt")):
+            rest.append(f"免报{exempt}个")
         parts.append("，" + "、".join(rest))
     if s.is_revised:
         parts[0] = f"截至本版生成时（{cn_moment(_local(s, s.generated_at))}），应报送的{s.expected}个单位中，"

@@ -15,12 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-STATUSES = ("on_time", "late", "missing", "rejected")
+STATUSES = ("on_time", "late", "missing", "rejected", "exempt")
 STATUS_LABELS = {
     "on_time": "按时报送",
     "late": "逾期报送",
     "missing": "未报送",
     "rejected": "未通过校验",
+    "exempt": "免报",  # excused by the ministry for the week (the control room)
 }
 
 
@@ -28,7 +29,7 @@ STATUS_LABELS = {
 class UnitStatus:
     code: str
     name: str
-    status: str  # 'on_time' | 'late' | 'missing' | 'rejected' (rejected = files received, none accepted)
+    status: str  # 'on_time' | 'late' | 'missing' | 'rejected' (files received, none accepted) | 'exempt'
     landed_at: datetime | None  # tz-aware, of the counted revision
     revision: int | None
     warnings: int = 0

@@ -56,7 +56,13 @@ TONE_FILLS = {
     "missing": "FFE4E1",
     "rejected": "EFE6FF",
 }
-STATUS_FONTS = {"on_time": "1A7F37", "late": "B35900", "missing": "CF222E", "rejected": "8250DF"}
+STATUS_FONTS = {
+    "on_time": "1A7F37",
+    "late": "B35900",
+    "missing": "CF222E",
+    "rejected": "8250DF",
+    "exempt": "57606A",
+}
 WRAP_KEYS = {"note", "message", "flag", "highlights", "problems"}
 
 
