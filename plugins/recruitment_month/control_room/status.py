@@ -1,4 +1,4 @@
-"""A unit's status for a week, as the board shows it. Pure module: no Airflow, no database.
+"""A unit's status for a week, as the board shows it. No Airflow, no database.
 
 The rule is the campaign's one rule: the unit's *first accepted* report decides on time or late (by its
 landing time against the deadline); rejected when only rejected files arrived; missing when nothing did.
@@ -53,13 +53,16 @@ class Evidence:
 
 
 def status(e: Evidence) -> str:
-    if e.first_accepted_at is not None:
-        return "on_time" if e.first_accepted_at <= e.deadline else "late"
-    if e.exempt:
-        return "exempt"
-    if e.rejected:
-        return "rejected"
-    return "missing" if e.now >= e.deadline else "awaiting"
+    """The campaign's rule (:func:`recruitment_month.status.decide`), plus what only a live board
+    needs: before the deadline a unit with nothing is still awaited, not missing."""
+    from recruitment_month.status import EXEMPT, MISSING, REJECTED, decide
+
+    decided = decide(e.first_accepted_at, e.deadline, any_rejected=e.rejected)
+    if decided in (MISSING, REJECTED) and e.exempt:
+        return EXEMPT
+    if decided == MISSING and e.now < e.deadline:
+        return "awaiting"
+    return decided
 
 
 def corrected(e: Evidence) -> bool:
