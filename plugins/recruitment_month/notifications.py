@@ -69,8 +69,9 @@ def message_id(key: str, domain: str = "campus-recruitment.example.org") -> str:
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
 
 
-def build(mail: Mail, sender: str) -> EmailMessage:
-    """The MIME message: text, or text + HTML (with inline images), plus attachments."""
+def build(mail: Mail, sender: str, decided_at: datetime | None = None) -> EmailMessage:
+    """The MIME message: text, or text + HTML (with inline images), plus attachments. ``Date`` is when
+    the message was decided (default: now)."""
     from recruitment_month.text import one_line
 
     msg = EmailMessage()
@@ -79,7 +80,7 @@ def build(mail: Mail, sender: str) -> EmailMessage:
     msg["To"] = ", ".join(mail.recipients)
     if mail.cc:
         msg["Cc"] = ", ".join(mail.cc)
-    msg["Date"] = formatdate(localtime=False)
+    msg["Date"] = formatdate(decided_at.timestamp() if decided_at else None, localtime=False)
     msg["Message-ID"] = message_id(mail.key)
     msg["X-Recruitment-Message-Key"] = mail.key
     msg.set_content(mail.text, charset="utf-8")
@@ -191,7 +192,7 @@ def chat_body(message: Chat) -> bytes:
     return json.dumps({"title": message.title, "text": message.text}, ensure_ascii=False).encode()
 
 
-def _row(message: Mail | Chat, owner: str, sender: str, now: datetime) -> dict:
+def _row(message: Mail | Chat, owner: str, sender: str, now: datetime, decided_at: datetime) -> dict:
     from recruitment_month.text import one_line
 
     if isinstance(message, Chat):
@@ -199,7 +200,7 @@ def _row(message: Mail | Chat, owner: str, sender: str, now: datetime) -> dict:
         body = chat_body(message)
     else:
         channel, recipients, subject = "email", [*message.recipients, *message.cc], message.subject
-        body = build(message, sender).as_bytes()
+        body = build(message, sender, decided_at).as_bytes()
     return {
         "message_key": message.key,
         "kind": message.kind,
@@ -221,6 +222,7 @@ def enqueue(conn: Connection, messages: list[Mail | Chat], *, owner: str) -> int
     from sqlalchemy import select
 
     from recruitment_month import config, warehouse
+    from recruitment_month.reports.pipeline import poll_time
     from recruitment_month.schema import audit_notification as t
 
     if not messages:
@@ -228,13 +230,14 @@ def enqueue(conn: Connection, messages: list[Mail | Chat], *, owner: str) -> int
     keys = [m.key for m in messages]
     seen = set(conn.execute(select(t.c.message_key).where(t.c.message_key.in_(keys))).scalars())
     now = datetime.now(UTC)
+    decided_at = poll_time(now)  # the run's time inside a task (a replay's campaign clock), else now
     sender = config.campaign().sender
     rows = []
     for message in messages:
         if message.key in seen:
             continue
         seen.add(message.key)
-        rows.append(_row(message, owner, sender, now))
+        rows.append(_row(message, owner, sender, now, decided_at))
     if rows:
         warehouse.insert_ignore(conn, t, rows, ["message_key"])
     return len(rows)
@@ -287,9 +290,10 @@ class _Transports:
             raise ValueError(f"{key} has no recipient")
         if self._smtp is None:
             self._smtp = SmtpClient().__enter__()
-        del msg["From"], msg["Date"]
+        del msg["From"]
         msg["From"] = formataddr((SENDER_NAME, self._smtp.sender(config.campaign().sender)))
-        msg["Date"] = formatdate(localtime=False)
+        if msg["Date"] is None:
+            msg["Date"] = formatdate(localtime=False)
         self._smtp.send(msg)
         return message_id(key)
 

@@ -68,21 +68,27 @@ def test_overview(workbook, preliminary):
     values = {row[0]: row[1] for row in workbook["概览"].iter_rows(min_row=2, values_only=True)}
     assert values["报送率"] == pytest.approx(s.reporting_rate)
     assert values["按时率"] == pytest.approx(s.on_time_rate)
-    assert (values["应报单位数"], values["已报单位数"], values["按时报送"]) == (32, 29, 28)
-    assert (values["逾期报送"], values["未报送"], values["未通过校验"]) == (1, 2, 1)
-    assert values["未报送单位"] == "海南省、新疆生产建设兵团"
+    assert (values["应报单位数"], values["已报单位数"], values["按时报送"]) == (32, 28, 28)
+    assert (values["逾期报送"], values["未报送"], values["未通过校验"]) == (0, 1, 3)
+    assert values["未报送单位"] == "辽宁省"
     assert values["提供岗位（个）本周"] == s.national_week["positions"]
     assert values["提供岗位（个）累计"] == s.national_cumulative["positions"]
-    assert values["报送截止时间（北京时间）"] == datetime(2022, 11, 25, 17, 0)  # noqa: DTZ001 - openpyxl reads cells naive
+    assert values["报送截止时间（北京时间）"] == datetime(2022, 11, 18, 17, 0)  # noqa: DTZ001 - openpyxl reads cells naive
     assert values["招聘平台招聘人数（人）"] == s.feeds.openings
 
 
-def test_status_sheet(workbook, preliminary):
+def test_status_sheet(workbook, preliminary, sample):
     rows = records(workbook["报送情况"])
     assert [r["单位代码"] for r in rows] == [u.code for u in preliminary.units]
     assert [r["报送状态"] for r in rows] == [STATUS_LABELS[u.status] for u in preliminary.units]
-    gansu = next(r for r in rows if r["单位"] == "甘肃省")
-    assert gansu["收到时间（北京时间）"] == datetime(2022, 11, 25, 17, 12, 31)  # noqa: DTZ001 - openpyxl reads cells naive
+    # openpyxl reads the cells naive: Beijing time, as the inbox's files landed
+    for row in rows:
+        report = sample.manifest.report(row["单位代码"], preliminary.week_ending)
+        landed = [
+            f.landed_at for f in report.files if f.expect == "accepted" and f.landed_at <= report.deadline
+        ]
+        want = landed[-1].replace(tzinfo=None) if landed else None
+        assert row["收到时间（北京时间）"] == want, row["单位"]
 
 
 def test_national_sheet(workbook, preliminary):

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from recruitment_month.notifications import Attachment, InlineImage, Mail
+from recruitment_month.summary.compute import CROSSCHECK_RULE
 
 if TYPE_CHECKING:
     from recruitment_month.config import Campaign
@@ -108,6 +109,7 @@ def render_parts(content: Content, images: dict, campaign: Campaign, sheets: lis
         "images": images,
         "attachment_name": attachment_name(summary),
         "sheet_names": sheets,
+        "crosscheck_rule": CROSSCHECK_RULE,
     }
     text = env.get_template("summary.txt.j2").render(**context)
     text = re.sub(r"\n{3,}", "\n\n", text)
