@@ -55,6 +55,12 @@ from recruitment_month.dag_defaults import DEFAULT_ARGS
 from recruitment_month.tags import Tag
 
 
+def _all(loads) -> list[dict]:
+    """Every mapped load's result in one request: a slice, where iterating the lazy sequence would ask
+    for one item past its end (logged by the task SDK as an error) to learn it has ended."""
+    return list(loads[:])
+
+
 @dag(
     dag_id="job_feeds",
     schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
@@ -100,13 +106,13 @@ def job_feeds():
     def link(loads: list[dict], params=None) -> dict:
         from recruitment_month.feeds import pipeline
 
-        return pipeline.link(list(loads), full=bool((params or {}).get("relink")))
+        return pipeline.link(_all(loads), full=bool((params or {}).get("relink")))
 
     @task(outlets=[POSTINGS], execution_timeout=timedelta(minutes=10))
     def report(loads: list[dict], links: dict, run_id=None, outlet_events=None) -> dict:
         from recruitment_month.feeds import pipeline
 
-        summary = pipeline.report(list(loads), run_id=run_id or "", links=links)
+        summary = pipeline.report(_all(loads), run_id=run_id or "", links=links)
         outlet_events[POSTINGS].extra = {"new": summary["new"], "updated": summary["updated"]}
         return summary
 

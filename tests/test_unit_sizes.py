@@ -1,10 +1,10 @@
-"""The dev kit's generators all size a unit by the one table in ``recruitment_devkit.unit_sizes``."""
+"""The dev kit's generators all size a unit by the one table in ``recruitment_devkit.unit_sizes``; the
+sample summary has no numbers of its own: it replays the demo inbox and the demo's feed simulator."""
 
 import random
 from collections import Counter
-from datetime import date
 
-from recruitment_devkit import demo_inbox, feed_simulator, sample_summary, unit_sizes
+from recruitment_devkit import demo, demo_inbox, feed_simulator, sample_summary, unit_sizes
 from recruitment_month import config
 
 BIG, SMALL = "440000", "540000"  # 广东, 西藏
@@ -15,12 +15,22 @@ def test_the_table_covers_every_unit():
     assert all(size > 0 for size in unit_sizes.UNIT_SIZES.values())
 
 
-def test_sample_summary_scales_by_the_table():
-    week = date(2022, 11, 25)
-    big, small = sample_summary._weekly(BIG, week, 2), sample_summary._weekly(SMALL, week, 2)
-    expected = unit_sizes.size(BIG) / unit_sizes.size(SMALL)
-    # Each figure carries ±15% noise, so the ratio is within (0.85/1.15, 1.15/0.85) of the sizes'.
-    assert expected * 0.85 / 1.15 <= big["graduates"] / small["graduates"] <= expected * 1.15 / 0.85
+def test_the_sample_summary_replays_the_generators_that_read_the_table(monkeypatch):
+    """The sample is computed from the demo inbox's reports and the demo simulator's postings, both
+    placed by the table: a unit made as large as another gets its share of the feeds' employers."""
+    assert not hasattr(sample_summary, "unit_sizes")  # no figures of its own
+
+    def employers_in(code: str) -> int:
+        table = feed_simulator._table(unit_sizes.size(c) for c, _ in feed_simulator._PROVINCES)
+        monkeypatch.setattr(feed_simulator, "_PROVINCE_TABLE", table)
+        generator = demo.demo_feeds()._gen
+        provinces = [feed_simulator._PROVINCES[generator.employer(e)[3]][0] for e in range(4000)]
+        return provinces.count(code)
+
+    before = employers_in(SMALL)
+    assert employers_in(BIG) > 10 * before
+    monkeypatch.setitem(unit_sizes.UNIT_SIZES, SMALL, unit_sizes.size(BIG))
+    assert employers_in(SMALL) > 10 * before
 
 
 def test_demo_inbox_reads_the_table_when_it_plans(monkeypatch):

@@ -9,7 +9,7 @@ image put ``devkit/`` on the path.
 - :mod:`recruitment_devkit.feed_simulator`: the 12 partner platforms' job feeds over real HTTP.
 - :mod:`recruitment_devkit.mailsink`: a local SMTP server writing each message as an ``.eml`` file.
 - :mod:`recruitment_devkit.demo_inbox`: a synthetic inbox of provincial weekly reports.
-- :mod:`recruitment_devkit.sample_summary`: a hand-written national summary, and its email preview.
+- :mod:`recruitment_devkit.sample_summary`: summaries the real pipeline computes over the demo inbox, and their email preview.
 - :mod:`recruitment_devkit.unit_sizes`: how big each unit is, the one table every generator reads.
 - :mod:`recruitment_devkit.demo`: ``make demo``, the 2022 campaign in one process.
 - :mod:`recruitment_devkit.distributed`: ``make distributed-demo``, one week on a distributed Airflow.

@@ -253,7 +253,10 @@ _EMPLOYMENT_ZH = {
     "CONTRACTOR": "合同工",
     "TEMPORARY": "临时工",
 }
-_OPENINGS = (1, 1, 1, 2, 2, 3, 3, 5, 5, 8, 10, 10, 15, 20, 30, 50)
+# Openings per posting, one drawn per job: campus hiring, where a large employer's posting may take a
+# few hundred graduates (52 on average, so the demo's feeds show a few percent of the positions the
+# provinces report, as partner platforms do).
+_OPENINGS = (1, 2, 3, 5, 5, 8, 10, 15, 20, 30, 50, 60, 80, 100, 150, 300)
 _TITLE_FORMS = (
     "{}",
     "{}",

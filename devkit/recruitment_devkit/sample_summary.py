@@ -1,381 +1,226 @@
-"""A realistic :class:`WeeklySummary` for previews and tests: deterministic, no warehouse.
+"""Sample national summaries computed by the product's own pipeline, for previews and tests.
 
-Provincial magnitudes are plausible (a large province reports hundreds of job fairs, thousands of
-employers and around a hundred thousand positions a week; the Corps and Tibet a few thousand). Week
-``week_number`` has three units that did not report by the deadline and one whose file was rejected;
-each later ``version`` brings one of them in late, so versions 2, 3, … are genuine revisions with
-their ``changes`` spelled out.
+Nothing here writes a summary by hand. :func:`build` replays the first weeks of the 2022 campaign on a
+fresh SQLite warehouse in a folder of its own, the way ``make demo`` does, but in-process and without
+Airflow's scheduler: at each reminder step and deadline the dev kit's demo inbox receives the report
+files landed by then (on time, late, missing, rejected then corrected, revised), the product's report
+pipeline collects, validates and loads them; at each deadline the product's feed extract, load and link
+pull the simulator's postings; and ``summary.pipeline.consolidate`` writes whatever version is due.
+So week 2 has its preliminary version at the deadline and a genuine revision (version 2) when the
+reports that were late or rejected at the deadline came in on Saturday.
 
-Preview the summary email of a sample week (the ``.eml``, an ``.html`` with the images inlined and the
-``.xlsx``)::
+Preview the summary email of a sample week (the ``.eml``, an ``.html`` with the images inlined, the
+``.txt`` and the ``.xlsx``)::
 
-    python -m recruitment_devkit.sample_summary OUT_DIR [--week 3] [--version 1]
+    python -m recruitment_devkit.sample_summary OUT_DIR [--week 2] [--version 1] [--replay DIR]
 
-Pure module: no Airflow import.
+``--replay DIR`` keeps the replay's warehouse in ``DIR`` (and reuses the one already there).
+
+No Airflow scheduler, no SMTP: the summaries' emails stay in the sample warehouse's outbox.
 """
 
 from __future__ import annotations
 
 import argparse
-import random
-from datetime import date, datetime, timedelta
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from recruitment_devkit import unit_sizes
-from recruitment_month.summary.model import (
-    CrossCheck,
-    FeedFigures,
-    QualityWarning,
-    UnitStatus,
-    WeeklySummary,
-)
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
-# A week's count per unit of size (unit_sizes).
-_BASE = {
-    "job_fairs_online": 12, "job_fairs_offline": 25, "campus_events": 60, "employers": 1100,
-    "positions": 13000, "graduates": 30000, "employers_registered": 500, "enterprise_visits": 110,
-    "positions_from_visits": 2600, "guidance_sessions": 45, "guidance_participants": 15000,
-    "hongzhi_trainees": 350, "key_group_fairs": 4, "matching_projects": 9,
-}  # fmt: skip
-# Activity over the campaign: rising into late November, easing towards the holidays.
-_WEEK_FACTOR = (0.8, 1.0, 1.15, 1.1, 1.0, 0.9, 0.75, 0.6)
+    from recruitment_devkit.demo_inbox import DemoManifest
+    from recruitment_month.summary.model import WeeklySummary
 
-# Week ``week_number``: who is late at the first version, who is missing or rejected, and the order in
-# which the stragglers come in (one per later version).
-_LATE_AT_DEADLINE = "620000"
-_STRAGGLERS = ("460000", "630000", "660000")  # 海南 missing, 青海 rejected, 兵团 missing
-_REJECTED = "630000"
-_OUTLIER_UNIT = "410000"  # 河南: positions far above its history
-_DISCONTINUOUS_UNIT = "210000"  # 辽宁: graduates cumulative ≠ last week's + this week's
-_EMPLOYERS_UNIT = "540000"  # 西藏: more employers than positions
-
-_PLATFORM_SHARE = {
-    "zhilian": 14, "qiancheng": 13, "liepin": 9, "bosszhipin": 16, "tongcheng58": 10, "lagou": 4,
-    "chinahr": 5, "yingjiesheng": 8, "shixiseng": 5, "maimai": 3, "nowcoder": 4, "kanzhun": 3,
-}  # fmt: skip
-_INDUSTRY_SHARE = {
-    "信息技术": 22, "装备制造": 10, "能源动力": 8, "材料化工": 7, "建筑地产": 7, "金融": 7,
-    "医药卫生": 6, "批发零售": 6, "教育培训": 5, "交通物流": 5, "文化传媒": 4, "现代农业": 3,
-}  # fmt: skip
+# Two weeks: the second has a previous week to compare with and a revision when its stragglers arrive.
+SAMPLE_WEEKS = 2
+# Where a sample summary's "data docs" link points (the sample folder is gone when it is read).
+DATA_DOCS_URL = "https://pipeline.example.org/data-docs/index.html"
 
 
-def _weekly(code: str, week: date, index: int) -> dict[str, int]:
-    rng = random.Random(f"{code}:{week.isoformat()}")
-    size = unit_sizes.size(code) * _WEEK_FACTOR[min(index, len(_WEEK_FACTOR) - 1)]
-    values = {key: max(1, round(base * size * rng.uniform(0.85, 1.15))) for key, base in _BASE.items()}
-    return values
+@dataclass(frozen=True)
+class SampleRun:
+    """The warehouse a sample replay left, and its summaries."""
+
+    directory: Path
+    url: str
+    manifest: DemoManifest  # what the inbox received: every unit's files, when they landed, what they hold
+    weeks: tuple[date, ...]
+
+    def engine(self) -> Engine:
+        from recruitment_month import warehouse
+
+        return warehouse.engine(self.url)
+
+    def versions(self) -> list[dict]:
+        """[{week_ending, version, kind}] of every version consolidated, oldest first."""
+        from recruitment_month.summary import pipeline
+
+        return pipeline.all_versions(self.engine())
+
+    def summary(self, week_number: int, version: int = 1) -> WeeklySummary:
+        """Version ``version`` of week ``week_number`` (1-based) as the mart keeps it."""
+        from recruitment_month.summary import pipeline
+
+        if not 1 <= week_number <= len(self.weeks):
+            raise ValueError(f"the sample has weeks 1 to {len(self.weeks)}, not {week_number}")
+        return pipeline.load_summary(self.engine(), self.weeks[week_number - 1], version)
 
 
-def _history(code: str, weeks: list[date]) -> list[dict[str, int]]:
-    return [_weekly(code, week, i) for i, week in enumerate(weeks)]
+@dataclass(frozen=True)
+class _Tick:
+    at: datetime
+    deadline: bool
 
 
-def _add(total: dict[str, int], values: dict[str, int]) -> None:
-    for key, value in values.items():
-        total[key] = total.get(key, 0) + value
-
-
-def _landed_on_time(code: str, deadline: datetime) -> datetime:
-    rng = random.Random(f"landed:{code}:{deadline.date()}")
-    minutes = rng.randint(8, 30 * 60)  # from 8 minutes to 30 hours before the deadline
-    return (deadline - timedelta(minutes=minutes)).replace(second=rng.randint(0, 59))
-
-
-def _status_at(week_index: int, version: int, code: str) -> str:
-    """A unit's status in week ``week_number`` at ``version``; earlier weeks are complete and on time."""
-    if code == _LATE_AT_DEADLINE:
-        return "late"
-    if code in _STRAGGLERS:
-        arrived = _STRAGGLERS.index(code) < version - 1
-        if arrived:
-            return "late"
-        return "rejected" if code == _REJECTED else "missing"
-    return "on_time"
-
-
-def _straggler_landing(code: str, deadline: datetime) -> datetime:
-    delays = {
-        _LATE_AT_DEADLINE: timedelta(minutes=12, seconds=31),
-        "460000": timedelta(hours=16, minutes=41, seconds=5),  # Saturday 09:41
-        "630000": timedelta(hours=22, minutes=20, seconds=48),  # Saturday 15:20
-        "660000": timedelta(days=2, hours=17, minutes=5, seconds=12),  # Monday 10:05
-    }
-    return deadline + delays[code]
-
-
-def sample_summary(week_number: int = 3, version: int = 1) -> WeeklySummary:
-    """The summary of the 2022 campaign's week ``week_number`` (1–8) at ``version`` (1 = preliminary)."""
+@contextlib.contextmanager
+def _environment(directory: Path, url: str, simulator) -> Iterator[None]:
+    """Point the product at the sample's folder, warehouse and feeds; restore the environment after."""
     from recruitment_month import config
+
+    values = {
+        "RECRUITMENT_DATA_DIR": str(directory / "data"),
+        "RECRUITMENT_INBOX": str(directory / "data" / "inbox"),
+        "RECRUITMENT_ARCHIVE": str(directory / "data" / "archive" / "reports"),
+        "RECRUITMENT_RAW_FEEDS": str(directory / "data" / "raw" / "feeds"),
+        "RECRUITMENT_DATA_DOCS_URL": DATA_DOCS_URL,
+        "AIRFLOW_CONN_WAREHOUSE": json.dumps({"conn_type": "sqlite", "host": url.removeprefix("sqlite:///")}),
+    }
+    for platform in config.platforms():
+        values[f"AIRFLOW_CONN_{platform.conn_id.upper()}"] = json.dumps(
+            {"conn_type": "http", "host": simulator.base_url(platform.code), "password": simulator.token}
+        )
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _ticks(weeks: tuple[date, ...]) -> list[_Tick]:
+    """Each week's deadline, then the last week's first follow-up (Saturday 10:00), by when most of its
+    stragglers are in. Fewer stops than the demo's (every reminder step), the same outcome: a file's
+    landing time, not the poll, decides on time or late."""
+    from recruitment_month import config, reminders
 
     campaign = config.campaign()
-    weeks = campaign.weeks
-    if not 1 <= week_number <= len(weeks):
-        raise ValueError(f"week_number must be between 1 and {len(weeks)}")
-    if version < 1:
-        raise ValueError("version must be 1 or more")
-    tz = campaign.tz
-    week = weeks[week_number - 1]
-    past = weeks[:week_number]
-    deadline = campaign.deadline(week)
-
-    units: list[UnitStatus] = []
-    national_week: dict[str, int] = {}
-    national_cumulative: dict[str, int] = {}
-    trend_totals = [dict[str, int]() for _ in past[:-1]]
-    warnings: list[QualityWarning] = []
-    for unit in config.units().units:
-        history = _history(unit.code, past)
-        for i, values in enumerate(history[:-1]):
-            _add(trend_totals[i], values)
-        before: dict[str, int] = {}
-        for values in history[:-1]:
-            _add(before, values)
-        this_week = dict(history[-1])
-        unit_warnings: list[QualityWarning] = []
-        if unit.code == _OUTLIER_UNIT and week_number >= 2:
-            typical = sorted(h["positions"] for h in history[:-1])[len(history[:-1]) // 2]
-            this_week["positions"] = int(round(this_week["positions"] * 3.2, -2))
-            unit_warnings.append(
-                QualityWarning(
-                    unit.code,
-                    unit.name,
-                    "outlier_own_history",
-                    "positions",
-                    f"{this_week['positions']}",
-                    f"提供岗位(个)本周 {this_week['positions']:,} 明显高于本单位此前各周（中位数 {typical:,}）"
-                    "及同类单位，请核实是否将累计数填入本周。",
-                )
-            )
-        if unit.code == _EMPLOYERS_UNIT:
-            this_week["employers"] = this_week["positions"] + 37
-            unit_warnings.append(
-                QualityWarning(
-                    unit.code,
-                    unit.name,
-                    "employers_gt_positions",
-                    "employers",
-                    f"{this_week['employers']}",
-                    f"参会用人单位(家) {this_week['employers']:,} 多于提供岗位(个) {this_week['positions']:,}，"
-                    "每家用人单位至少提供1个岗位，请核实。",
-                )
-            )
-        cumulative = dict(before)
-        _add(cumulative, this_week)
-        if unit.code == _DISCONTINUOUS_UNIT and week_number >= 2:
-            expected = cumulative["graduates"]
-            cumulative["graduates"] = expected + 1200
-            unit_warnings.append(
-                QualityWarning(
-                    unit.code,
-                    unit.name,
-                    "cumulative_discontinuity",
-                    "graduates_cumulative",
-                    f"{cumulative['graduates']}",
-                    f"参与毕业生(人次)累计 {cumulative['graduates']:,} 不等于上周累计 {before['graduates']:,} "
-                    f"加本周 {this_week['graduates']:,}（应为 {expected:,}）。",
-                )
-            )
-
-        status = _status_at(week_number - 1, version, unit.code)
-        if status in ("missing", "rejected"):
-            units.append(
-                UnitStatus(
-                    code=unit.code,
-                    name=unit.name,
-                    status=status,
-                    landed_at=None,
-                    revision=None,
-                    week={},
-                    cumulative=dict(before),  # the last cumulative figures it reported
-                    note=(
-                        f"{(deadline - timedelta(minutes=47)).astimezone(tz):%m月%d日 %H:%M}收到的文件未通过校验："
-                        "提供岗位(个)累计小于本周数，已通知修改后重新报送"
-                        if status == "rejected"
-                        else None
-                    ),
-                )
-            )
-            _add(national_cumulative, before)
-            continue
-        if status == "late":
-            landed = _straggler_landing(unit.code, deadline)
-            revision = 2 if unit.code == _REJECTED else 1
-        else:
-            landed = _landed_on_time(unit.code, deadline)
-            revision = 2 if unit.code in ("110000", "330000", "510000") else 1
-        warnings.extend(unit_warnings)
-        units.append(
-            UnitStatus(
-                code=unit.code,
-                name=unit.name,
-                status=status,
-                landed_at=landed.astimezone(tz),
-                revision=revision,
-                warnings=len(unit_warnings),
-                week=this_week,
-                cumulative=cumulative,
-            )
-        )
-        _add(national_week, this_week)
-        _add(national_cumulative, cumulative)
-
-    feeds = _feeds(week, units)
-    summary = WeeklySummary(
-        campaign_name=campaign.name,
-        week_ending=week,
-        week_number=week_number,
-        weeks_total=len(weeks),
-        version=version,
-        generated_at=_generated_at(units, deadline),
-        deadline=deadline,
-        units=units,
-        national_week=national_week,
-        national_cumulative=national_cumulative,
-        previous_week=trend_totals[-1] if trend_totals else None,
-        trend=[*zip(past[:-1], trend_totals, strict=True), (week, dict(national_week))],
-        warnings=warnings,
-        feeds=feeds,
-        crosscheck=_crosscheck(units, feeds),
-        data_docs_url=f"https://pipeline.example.org/data-docs/provincial_report/{week.isoformat()}/index.html",
-    )
-    if version > 1:
-        summary = _with_changes(summary, sample_summary(week_number, version - 1))
-    return summary
+    ticks = [_Tick(campaign.deadline(week), deadline=True) for week in weeks]
+    follow_up = next(s for s in reminders.steps(campaign) if s.week == weeks[-1] and s.kind == "follow_up")
+    return [*ticks, _Tick(follow_up.at, deadline=False)]
 
 
-def _generated_at(units: list[UnitStatus], deadline: datetime) -> datetime:
-    latest = max((u.landed_at for u in units if u.landed_at is not None), default=deadline)
-    moment = max(deadline + timedelta(minutes=30), latest + timedelta(minutes=15))
-    return moment.replace(second=0, microsecond=0)
+def _pull_feeds(since: datetime, until: datetime, run_id: str) -> None:
+    """What a job_feeds run does for the window: extract and load every platform, then link."""
+    from recruitment_month import config
+    from recruitment_month.feeds import pipeline
+
+    loads = [pipeline.load(pipeline.extract(p.code, since, until), run_id=run_id) for p in config.platforms()]
+    pipeline.report(loads, run_id=run_id, links=pipeline.link(loads))
 
 
-def _feeds(week: date, units: list[UnitStatus]) -> FeedFigures:
+def _replay(engine: Engine, inbox: Path, weeks: tuple[date, ...], seed: int) -> DemoManifest:
+    from recruitment_devkit import demo_inbox
+    from recruitment_month import config
+    from recruitment_month.reports import pipeline as reports
+    from recruitment_month.summary import pipeline as summary
+
+    manifest = None
+    # The feeds from the first reporting week's Saturday: a posting counts for the week it was posted in,
+    # and no posting is modified before it is posted, so nothing earlier could count.
+    campaign = config.campaign()
+    pulled_until = datetime.combine(weeks[0] - timedelta(days=6), time(0), campaign.tz)
+    for tick in _ticks(weeks):
+        run_id = f"sample__{tick.at.astimezone(UTC).isoformat()}"
+        manifest = demo_inbox.generate_inbox(inbox, seed=seed, weeks=weeks, until=tick.at)
+        reports.collect(engine, run_id=run_id, polled_at=tick.at)
+        reports.run_process(engine, run_id=run_id)
+        if tick.deadline:
+            _pull_feeds(pulled_until, tick.at, run_id)
+            pulled_until = tick.at
+        summary.consolidate(engine, tick.at)
+    return manifest
+
+
+def build(directory: str | Path, *, weeks: int = SAMPLE_WEEKS, seed: int = 2022) -> SampleRun:
+    """Replay the campaign's first ``weeks`` weeks into a new warehouse in ``directory``."""
+    from recruitment_devkit.demo import demo_feeds
+    from recruitment_month import config, warehouse
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{directory / 'warehouse.db'}"
+    chosen = tuple(config.campaign().weeks[:weeks])
+    if len(chosen) != weeks or weeks < 1:
+        raise ValueError(f"the campaign has {len(config.campaign().weeks)} weeks; asked for {weeks}")
+    warehouse.migrate(url)
+    warehouse.load_reference_data(url)
+    with demo_feeds() as simulator, _environment(directory, url, simulator):
+        manifest = _replay(warehouse.engine(url), directory / "data" / "inbox", chosen, seed)
+    return SampleRun(directory, url, manifest, chosen)
+
+
+def open_run(directory: str | Path, *, weeks: int = SAMPLE_WEEKS, seed: int = 2022) -> SampleRun:
+    """The replay already in ``directory`` (from :func:`build` with the same arguments), or a new one."""
+    from recruitment_devkit import demo_inbox
     from recruitment_month import config
 
-    rng = random.Random(f"feeds:{week.isoformat()}")
-    by_platform = []
-    for p in config.platforms():
-        postings = round(_PLATFORM_SHARE.get(p.code, 5) * 3100 * rng.uniform(0.9, 1.1))
-        by_platform.append(
-            {
-                "platform_code": p.code,
-                "platform_name": p.name,
-                "new_postings": postings,
-                "openings": round(postings * rng.uniform(2.2, 3.1)),
-                "duplicate_rate": round(rng.uniform(0.14, 0.36), 4),
-            }
-        )
-    duplicate_rate = round(
-        sum(p["new_postings"] * p["duplicate_rate"] for p in by_platform)
-        / sum(p["new_postings"] for p in by_platform),
-        4,
-    )
-    unique = round(sum(p["new_postings"] for p in by_platform) * (1 - duplicate_rate / 2))
-    openings = round(sum(p["openings"] for p in by_platform) * (1 - duplicate_rate / 2))
-
-    def split(total: int, weights: dict[str, float]) -> dict[str, int]:
-        noisy = {k: w * rng.uniform(0.9, 1.1) for k, w in weights.items()}
-        scale = total / sum(noisy.values())
-        parts = {k: int(v * scale) for k, v in noisy.items()}
-        first = next(iter(parts))
-        parts[first] += total - sum(parts.values())
-        return parts
-
-    names = {u.code: u.name for u in units}
-    province_postings = split(unique, {u.code: unit_sizes.size(u.code) for u in units})
-    # Platforms list many jobs of Beijing head offices under Beijing.
-    weights = {u.code: unit_sizes.size(u.code) * (3.2 if u.code == "110000" else 1.0) for u in units}
-    province_openings = split(openings, weights)
-    industry_postings = split(unique, _INDUSTRY_SHARE)
-    industry_openings = split(openings, _INDUSTRY_SHARE)
-    key = set(config.campaign().key_industries)
-    return FeedFigures(
-        new_postings=unique,
-        openings=openings,
-        duplicate_rate=duplicate_rate,
-        by_platform=by_platform,
-        by_province=[
-            {
-                "unit_code": code,
-                "unit_name": names[code],
-                "new_postings": province_postings[code],
-                "openings": province_openings[code],
-            }
-            for code in names
-        ],
-        by_industry=[
-            {
-                "industry": name,
-                "new_postings": industry_postings[name],
-                "openings": industry_openings[name],
-                "key_industry": name in key,
-            }
-            for name in _INDUSTRY_SHARE
-        ],
-    )
+    directory = Path(directory)
+    if not (directory / "warehouse.db").exists():
+        return build(directory, weeks=weeks, seed=seed)
+    chosen = tuple(config.campaign().weeks[:weeks])
+    manifest = demo_inbox.plan_campaign(seed)
+    manifest.reports = [r for r in manifest.reports if r.week_ending in chosen]
+    return SampleRun(directory, f"sqlite:///{directory / 'warehouse.db'}", manifest, chosen)
 
 
-def _crosscheck(units: list[UnitStatus], feeds: FeedFigures) -> list[CrossCheck]:
-    openings = {row["unit_code"]: row["openings"] for row in feeds.by_province}
-    rows = []
-    for unit in units:
-        if not unit.reported:
-            continue
-        reported = unit.week.get("positions", 0)
-        feed = openings.get(unit.code, 0)
-        ratio = round(reported / feed, 2) if feed else None
-        flag = None
-        if ratio is not None and ratio > 5:
-            flag = f"省报岗位数为平台招聘人数的{ratio:.1f}倍，明显偏高，请核实是否重复统计或填入累计数"
-        elif ratio is not None and ratio < 1:
-            flag = (
-                f"省报岗位数仅为平台在本地发布招聘人数的{ratio:.0%}，可能存在漏报，或平台将总部岗位计入本地"
-            )
-        rows.append(CrossCheck(unit.code, unit.name, reported, feed, ratio, flag))
-    return rows
-
-
-def _with_changes(summary: WeeklySummary, before: WeeklySummary) -> WeeklySummary:
-    from dataclasses import replace
-
-    from recruitment_month.reports.fields import BY_KEY
-
-    tz = summary.deadline.tzinfo
-    old = {u.code: u for u in before.units}
-    changes = []
-    for unit in summary.units:
-        was = old[unit.code]
-        if unit.reported and not was.reported:
-            changes.append(
-                f"{unit.name}于{unit.landed_at.astimezone(tz):%m月%d日 %H:%M}逾期报送"
-                f"（此前为“{was.status_label}”），本周数据已计入全国合计。"
-            )
-    for key in ("positions", "employers", "graduates"):
-        a, b = before.national_week.get(key, 0), summary.national_week.get(key, 0)
-        if a != b:
-            changes.append(f"全国{BY_KEY[key].header}本周合计由 {a:,} 调整为 {b:,}（{b - a:+,}）。")
-    changes.append(
-        f"报送率由 {before.reporting_rate:.1%}（{before.reported}/{before.expected}）"
-        f"变为 {summary.reporting_rate:.1%}（{summary.reported}/{summary.expected}）。"
-    )
-    return replace(summary, changes=changes)
+def sample_summary(week_number: int = SAMPLE_WEEKS, version: int = 1) -> WeeklySummary:
+    """Version ``version`` of week ``week_number``, from a replay in a temporary folder."""
+    with tempfile.TemporaryDirectory(prefix="sample-summary-") as folder:
+        run = build(folder, weeks=max(week_number, 1))
+        return run.summary(week_number, version)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m recruitment_devkit.sample_summary",
-        description="Render the national weekly summary email of a sample summary for preview.",
+        description="Replay the first weeks of the demo campaign through the pipeline and render a "
+        "week's national summary email for preview.",
     )
     parser.add_argument("out_dir", metavar="OUT_DIR", help="folder for the .eml, .html, .txt and .xlsx")
-    parser.add_argument("--week", type=int, default=3, help="week number (default 3)")
+    parser.add_argument(
+        "--week", type=int, default=SAMPLE_WEEKS, help=f"week number (default {SAMPLE_WEEKS})"
+    )
     parser.add_argument("--version", type=int, default=1, help="1 = preliminary, 2.. = revised (default 1)")
+    parser.add_argument("--replay", type=Path, help="keep the replay here (reuse the one already here)")
     args = parser.parse_args(argv)
+    if args.week < 1:
+        parser.error("--week counts from 1")
 
     import logging
 
     from recruitment_month.summary.render import render_summary, write_outputs
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    mail = render_summary(sample_summary(week_number=args.week, version=args.version))
+    with contextlib.ExitStack() as stack:
+        folder = args.replay or stack.enter_context(tempfile.TemporaryDirectory(prefix="sample-summary-"))
+        run = open_run(folder, weeks=max(args.week, SAMPLE_WEEKS))
+        known = [
+            v["version"] for v in run.versions() if v["week_ending"] == run.weeks[args.week - 1].isoformat()
+        ]
+        if args.version not in known:
+            parser.error(f"week {args.week} has versions {known}")
+        mail = render_summary(run.summary(args.week, args.version))
     for kind, path in write_outputs(mail, args.out_dir).items():
         print(f"{kind:5} {path}")
     return 0

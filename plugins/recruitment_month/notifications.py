@@ -70,8 +70,9 @@ def message_id(key: str, domain: str = "campus-recruitment.example.org") -> str:
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
 
 
-def build(mail: Mail, sender: str) -> EmailMessage:
-    """The MIME message: text, or text + HTML (with inline images), plus attachments."""
+def build(mail: Mail, sender: str, decided_at: datetime | None = None) -> EmailMessage:
+    """The MIME message: text, or text + HTML (with inline images), plus attachments. ``Date`` is when
+    the message was decided (default: now)."""
     from recruitment_month.text import one_line
 
     msg = EmailMessage()
@@ -80,7 +81,7 @@ def build(mail: Mail, sender: str) -> EmailMessage:
     msg["To"] = ", ".join(mail.recipients)
     if mail.cc:
         msg["Cc"] = ", ".join(mail.cc)
-    msg["Date"] = formatdate(localtime=False)
+    msg["Date"] = formatdate(decided_at.timestamp() if decided_at else None, localtime=False)
     msg["Message-ID"] = message_id(mail.key)
     msg["X-Recruitment-Message-Key"] = mail.key
     msg.set_content(mail.text, charset="utf-8")
@@ -192,7 +193,9 @@ def chat_body(message: Chat) -> bytes:
     return json.dumps({"title": message.title, "text": message.text}, ensure_ascii=False).encode()
 
 
-def _row(message: Mail | Chat, owner: str, sender: str, now: datetime, status: str = "pending") -> dict:
+def _row(message: Mail | Chat, sender: str, decided_at: datetime, common: dict) -> dict:
+    """The outbox row of ``message``; ``common``: what every row of one enqueue shares (owner, status,
+    created_at)."""
     from recruitment_month.text import one_line
 
     if isinstance(message, Chat):
@@ -200,19 +203,17 @@ def _row(message: Mail | Chat, owner: str, sender: str, now: datetime, status: s
         body = chat_body(message)
     else:
         channel, recipients, subject = "email", [*message.recipients, *message.cc], message.subject
-        body = build(message, sender).as_bytes()
+        body = build(message, sender, decided_at).as_bytes()
     return {
         "message_key": message.key,
         "kind": message.kind,
         "subject_ref": message.subject_ref[:120],
         "recipients": recipients,
         "subject": one_line(subject, limit=1000),
-        "status": status,
         "attempts": 0,
-        "created_at": now,
         "channel": channel,
-        "owner": owner,
         "body": body,
+        **common,
     }
 
 
@@ -223,6 +224,7 @@ def enqueue(conn: Connection, messages: list[Mail | Chat], *, owner: str, held: 
     from sqlalchemy import select
 
     from recruitment_month import config, warehouse
+    from recruitment_month.reports.pipeline import poll_time
     from recruitment_month.schema import audit_notification as t
 
     if not messages:
@@ -230,13 +232,15 @@ def enqueue(conn: Connection, messages: list[Mail | Chat], *, owner: str, held: 
     keys = [m.key for m in messages]
     seen = set(conn.execute(select(t.c.message_key).where(t.c.message_key.in_(keys))).scalars())
     now = datetime.now(UTC)
+    decided_at = poll_time(now)  # the run's time inside a task (a replay's campaign clock), else now
     sender = config.campaign().sender
+    common = {"owner": owner, "status": "held" if held else "pending", "created_at": now}
     rows = []
     for message in messages:
         if message.key in seen:
             continue
         seen.add(message.key)
-        rows.append(_row(message, owner, sender, now, "held" if held else "pending"))
+        rows.append(_row(message, sender, decided_at, common))
     if rows:
         warehouse.insert_ignore(conn, t, rows, ["message_key"])
     return len(rows)
@@ -313,9 +317,10 @@ class _Transports:
             raise ValueError(f"{key} has no recipient")
         if self._smtp is None:
             self._smtp = SmtpClient().__enter__()
-        del msg["From"], msg["Date"]
+        del msg["From"]
         msg["From"] = formataddr((SENDER_NAME, self._smtp.sender(config.campaign().sender)))
-        msg["Date"] = formatdate(localtime=False)
+        if msg["Date"] is None:
+            msg["Date"] = formatdate(localtime=False)
         self._smtp.send(msg)
         return message_id(key)
 

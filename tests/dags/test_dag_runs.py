@@ -149,3 +149,51 @@ def test_consolidation_and_reminders_for_a_week(dags, env):
     dags["friday_consolidation"].test(logical_date=deadline)
     dags["report_reminders"].test(logical_date=deadline)
     assert len(env["sink"].files()) == len(keys)
+
+
+def test_a_week_of_the_demo_logs_no_error_and_indexes_every_message(airflow_db, tmp_path, monkeypatch):
+    """``make demo`` for one week: the mail page lists the summaries first, then every other message by
+    its simulated time, each linked to its body as HTML; the task logs hold no error."""
+    import re
+
+    from recruitment_devkit import demo
+
+    data = tmp_path / "data"
+    monkeypatch.setenv("RECRUITMENT_DATA_DIR", str(data))
+    monkeypatch.setenv("RECRUITMENT_INBOX", str(data / "inbox"))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_WAREHOUSE", json.dumps({"conn_type": "sqlite", "host": str(data / "wh.db")})
+    )
+    # the demo points these at its mail sink and simulator: restored after the test
+    for name in [
+        "AIRFLOW_CONN_SMTP_DEFAULT",
+        *(f"AIRFLOW_CONN_{p.conn_id.upper()}" for p in config.platforms()),
+    ]:
+        monkeypatch.setenv(name, os.environ.get(name, ""))
+
+    index = demo.run_demo(weeks=1)
+
+    rows = re.findall(
+        r"<tr><td>([^<]+)</td><td>([^<]+)</td><td>[^<]*</td><td><a href='([^']+)'>[^<]*</a></td>"
+        r"<td><a href='([^']+)'>\.eml</a></td></tr>",
+        index.read_text(encoding="utf-8"),
+    )
+    emls = sorted(p.name for p in (data / "mail").glob("*.eml"))
+    assert sorted(eml for *_, eml in rows) == emls
+    kinds = [kind for _, kind, _, _ in rows]
+    summaries = kinds.count("weekly_summary")
+    assert summaries >= 1
+    assert kinds[:summaries] == ["weekly_summary"] * summaries
+    assert {"receipt", "reminder"} <= set(kinds[summaries:])
+    rest = [when for when, kind, _, _ in rows if kind != "weekly_summary"]
+    assert rest == sorted(rest)
+    deadline = CAMPAIGN.deadline(WEEK1)
+    assert all(when.startswith("2022-11-") for when, *_ in rows)  # the simulated time, not the wall clock
+    assert any(when == f"{deadline:%Y-%m-%d %H:%M}" for when, kind, _, _ in rows if kind == "weekly_summary")
+    for _, _, page, _ in rows:
+        body = (data / "mail" / page).read_text(encoding="utf-8")
+        assert body.lstrip().lower().startswith("<!doctype html") or "<html" in body[:200].lower(), page
+        assert "cid:" not in body
+    log = (data / "demo.log").read_text(encoding="utf-8", errors="replace")
+    errors = [line for line in log.splitlines() if re.search(r"\[error\s*\]|\bERROR\b|Traceback", line)]
+    assert errors == []

@@ -12,7 +12,6 @@ import openpyxl
 import pytest
 import yaml
 
-from recruitment_devkit.sample_summary import sample_summary
 from recruitment_month import config
 from recruitment_month.summary import content
 from recruitment_month.summary.render import render_summary
@@ -43,8 +42,8 @@ def _with_texts(summary):
 
 
 @pytest.fixture(scope="module")
-def summary():
-    return _with_texts(sample_summary(week_number=3, version=1))
+def summary(preliminary):
+    return _with_texts(preliminary)
 
 
 @pytest.fixture(scope="module")

@@ -7,14 +7,13 @@ import re
 from dataclasses import replace
 from email import message_from_bytes, policy
 
-import pytest
 from summary_parsing import number, parse_html, text_rows, text_section
 
-from recruitment_devkit import sample_summary as sample
-from recruitment_devkit.sample_summary import sample_summary
+from recruitment_devkit import sample_summary
 from recruitment_month import config
 from recruitment_month.notifications import build
 from recruitment_month.reports.fields import BY_KEY, COUNT_KEYS
+from recruitment_month.summary import compute
 from recruitment_month.summary import render as R
 from recruitment_month.summary.content import fmt_change
 from recruitment_month.summary.model import STATUS_LABELS, CrossCheck, QualityWarning
@@ -27,19 +26,19 @@ SENDER = "campus-recruitment-month@example.org"
 
 
 def test_subject_names_campaign_week_and_version(preliminary_mail, revised_mail):
-    assert preliminary_mail.subject == "【校园招聘月】全国周报（初步）第3周 截至2022年11月25日：已报29/32"
-    assert revised_mail.subject == "【校园招聘月】全国周报（修订第2版）第3周 截至2022年11月25日：已报30/32"
+    assert preliminary_mail.subject == "【校园招聘月】全国周报（初步）第2周 截至2022年11月18日：已报28/32"
+    assert revised_mail.subject == "【校园招聘月】全国周报（修订第2版）第2周 截至2022年11月18日：已报31/32"
 
 
 def test_mail_fields(preliminary, preliminary_mail, revised_mail):
     mail = preliminary_mail
-    assert mail.key == "weekly_summary/2022-11-25/v1"
-    assert revised_mail.key == "weekly_summary/2022-11-25/v2"
+    assert mail.key == "weekly_summary/2022-11-18/v1"
+    assert revised_mail.key == "weekly_summary/2022-11-18/v2"
     assert mail.kind == "weekly_summary"
-    assert mail.subject_ref == "2022-11-25"
+    assert mail.subject_ref == "2022-11-18"
     assert mail.recipients == config.campaign().recipients.summary
-    assert [a.filename for a in mail.attachments] == ["校园招聘月全国周报_第3周_2022-11-25_初步.xlsx"]
-    assert revised_mail.attachments[0].filename == "校园招聘月全国周报_第3周_2022-11-25_修订第2版.xlsx"
+    assert [a.filename for a in mail.attachments] == ["校园招聘月全国周报_第2周_2022-11-18_初步.xlsx"]
+    assert revised_mail.attachments[0].filename == "校园招聘月全国周报_第2周_2022-11-18_修订第2版.xlsx"
     assert mail.attachments[0].subtype == R.XLSX_SUBTYPE
     assert {i.cid.split(".")[0] for i in mail.images} == {"status", "trend", "industry"}
     other = render_summary(preliminary, recipients=["someone@example.org"])
@@ -73,7 +72,7 @@ def test_the_mime_message_round_trips(preliminary_mail):
 # ------------------------------------------------------------------------------ HTML for mail clients
 
 
-def test_html_is_self_contained_and_outlook_friendly(preliminary_mail):
+def test_html_is_self_contained_and_outlook_friendly(preliminary, preliminary_mail):
     html = preliminary_mail.html
     parsed = parse_html(html)
     tags = {tag for tag, _ in parsed.tags}
@@ -94,7 +93,8 @@ def test_html_is_self_contained_and_outlook_friendly(preliminary_mail):
     for width in re.findall(r"(?<![-\w])(?:max-)?width:\s*(\d+)px", html):
         assert int(width) <= 680
     # Every link is the data docs link; no external image or stylesheet.
-    assert [a.get("href") for t, a in parsed.tags if t == "a"] == [sample_summary().data_docs_url]
+    assert [a.get("href") for t, a in parsed.tags if t == "a"] == [preliminary.data_docs_url]
+    assert preliminary.data_docs_url == sample_summary.DATA_DOCS_URL
     assert not re.search(r"(src|background)=\"https?:", html)
 
 
@@ -111,30 +111,34 @@ def test_html_numbers_are_right_aligned_with_thousands_separators(preliminary_ma
 def test_html_headline_figures(preliminary, preliminary_mail):
     s = preliminary
     parsed = parse_html(preliminary_mail.html)
-    assert parsed.marked_text(kpi="报送率") == [f"{s.reporting_rate:.1%}"] == ["90.6%"]
+    assert parsed.marked_text(kpi="报送率") == [f"{s.reporting_rate:.1%}"] == ["87.5%"]
     assert parsed.marked_text(kpi="按时率") == [f"{s.on_time_rate:.1%}"] == ["87.5%"]
     for key in ("positions", "employers", "graduates"):
         assert number(parsed.marked_text(figure=key, period="week")[0]) == s.national_week[key]
         assert number(parsed.marked_text(figure=key, period="cumulative")[0]) == s.national_cumulative[key]
     fairs = s.national_week["job_fairs_online"] + s.national_week["job_fairs_offline"]
     assert number(parsed.marked_text(figure="job_fairs", period="week")[0]) == fairs
-    assert "共提供岗位1,889,197个" in preliminary_mail.html
+    assert f"共提供岗位{s.national_week['positions']:,}个" in preliminary_mail.html
 
 
-def test_html_names_the_units_to_act_on(preliminary, preliminary_mail):
+def test_html_names_the_units_to_act_on(preliminary, preliminary_mail, revised, revised_mail):
     parsed = parse_html(preliminary_mail.html)
-    for status in ("missing", "rejected", "late"):
+    for status in ("missing", "rejected"):
         names = [u.name for u in preliminary.units_with(status)]
         assert parsed.marked_text(attention=status) == ["、".join(names)]
+    assert parsed.marked_text(attention="late") == []
     detail = parsed.tables["t-status"]
-    assert [cells[0] for _, cells in detail] == ["海南省", "新疆生产建设兵团", "青海省", "甘肃省"]
+    assert [cells[0] for _, cells in detail] == ["辽宁省", "浙江省", "福建省", "广东省"]
     assert [cells[1] for _, cells in detail] == [
         "●\xa0未报送",
-        "●\xa0未报送",
         "●\xa0未通过校验",
-        "●\xa0逾期报送",
+        "●\xa0未通过校验",
+        "●\xa0未通过校验",
     ]
-    assert detail[3][1][2] == "11月25日 17:12"
+    # 浙江省's corrected file landed at 17:52:17, after the deadline: late in the revision.
+    detail = {cells[0]: cells for _, cells in parse_html(revised_mail.html).tables["t-status"]}
+    assert detail["浙江省"][1:3] == ["●\xa0逾期报送", "11月18日 17:52"]
+    assert [u.name for u in revised.units_with("late")] == ["浙江省", "福建省", "广东省"]
 
 
 def test_html_national_table_matches_the_summary(preliminary, preliminary_mail):
@@ -173,8 +177,10 @@ def test_html_unit_table_matches_the_summary(preliminary, preliminary_mail):
 def test_html_warnings_feeds_and_crosscheck(preliminary, preliminary_mail):
     s = preliminary
     parsed = parse_html(preliminary_mail.html)
-    warnings = parsed.tables["t-warnings"]
+    # the week's accepted reports raised no warning: the email says so instead of a table
+    warnings = parsed.tables.get("t-warnings", [])
     assert [(cells[0], cells[2]) for _, cells in warnings] == [(w.unit_name, w.message) for w in s.warnings]
+    assert ("本周已报送数据未发现需要核实的问题" in preliminary_mail.html) == (not s.warnings)
 
     platforms = parsed.tables["t-platforms"]
     assert [cells[0] for _, cells in platforms[:-1]] == [p["platform_name"] for p in s.feeds.by_platform]
@@ -246,10 +252,11 @@ def test_text_part_has_the_same_figures(preliminary, preliminary_mail):
     s = preliminary
     text = preliminary_mail.text
     assert text.startswith(preliminary_mail.subject + "\n")
-    assert "报送率 90.6%（已报 29 / 应报 32）；按时率 87.5%（按时 28 / 应报 32）" in text
-    assert "未报送（2个）：海南省、新疆生产建设兵团" in text
-    assert "未通过校验（1个）：青海省" in text
-    assert "逾期报送（1个）：甘肃省" in text
+    assert "报送率 87.5%（已报 28 / 应报 32）；按时率 87.5%（按时 28 / 应报 32）" in text
+    assert "未报送（1个）：辽宁省" in text
+    assert "未通过校验（3个）：浙江省、福建省、广东省" in text
+    assert "逾期报送 0 个；未报送 1 个；未通过校验 3 个" in text
+    assert "逾期报送（" not in text
 
     national = text_rows(text_section(text, "二、全国汇总"))
     for key in COUNT_KEYS:
@@ -270,6 +277,7 @@ def test_text_part_has_the_same_figures(preliminary, preliminary_mail):
     assert f"新发布岗位信息 {s.feeds.new_postings:,} 条；招聘人数 {s.feeds.openings:,} 人" in feeds
     assert "★能源动力" in feeds
     assert "★信息技术" not in feeds
+    assert compute.CROSSCHECK_RULE in text_section(text, "六、")
     cross = text_rows(text_section(text, "六、"))
     assert {name for name, row in cross.items() if "提示" in row} == {
         c.unit_name for c in s.crosscheck if c.flag
@@ -288,8 +296,8 @@ def test_text_part_of_a_revision(revised, revised_mail):
 # ----------------------------------------------------------------------------------- odd summaries
 
 
-def test_a_week_without_feeds_warnings_previous_week_or_problems():
-    s = sample_summary(1, 1)
+def test_a_week_without_feeds_warnings_previous_week_or_problems(first_week):
+    s = first_week
     everyone = [replace(u, status="on_time") if u.status == "late" else u for u in s.units]
     quiet = replace(
         s, feeds=None, warnings=[], crosscheck=[], previous_week=None, units=everyone, data_docs_url=None
@@ -300,13 +308,14 @@ def test_a_week_without_feeds_warnings_previous_week_or_problems():
     assert "本周招聘平台数据暂缺" in mail.text
     assert "本周已报送数据未发现需要核实的问题" in mail.html
     assert "本周没有可核对的数据" in mail.html
+    assert compute.CROSSCHECK_RULE not in mail.html
     parsed = parse_html(mail.html)
     assert {row[1][4] for row in parsed.tables["t-national"]} == {"—"}
     assert not [a for t, a in parsed.tags if t == "a"]
 
 
-def test_everyone_on_time():
-    s = sample_summary(2, 1)
+def test_everyone_on_time(preliminary):
+    s = preliminary
     units = [
         replace(u, status="on_time", landed_at=s.deadline, revision=1, week=u.week or {"positions": 1})
         for u in s.units
@@ -324,8 +333,13 @@ def test_everyone_on_time():
 # ------------------------------------------------------------------------------------------ the CLI
 
 
-def test_cli_writes_eml_html_and_xlsx(tmp_path, capsys):
-    assert sample.main([str(tmp_path), "--week", "2", "--version", "2"]) == 0
+def test_cli_writes_eml_html_and_xlsx(sample, revised_mail, tmp_path, capsys):
+    assert (
+        sample_summary.main(
+            [str(tmp_path), "--week", "2", "--version", "2", "--replay", str(sample.directory)]
+        )
+        == 0
+    )
     names = sorted(p.name for p in tmp_path.iterdir())
     stem = "校园招聘月全国周报_第2周_2022-11-18_修订第2版"
     assert names == sorted(f"{stem}.{ext}" for ext in ("eml", "html", "txt", "xlsx"))
@@ -333,12 +347,11 @@ def test_cli_writes_eml_html_and_xlsx(tmp_path, capsys):
     assert "cid:" not in html
     assert html.count("data:image/png;base64,") == 3
     msg = message_from_bytes((tmp_path / f"{stem}.eml").read_bytes(), policy=policy.default)
-    assert "修订第2版" in msg["Subject"]
+    assert msg["Subject"] == revised_mail.subject
     assert stem in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("week", [1, 8])
-def test_first_and_last_week(week):
-    mail = render_summary(sample_summary(week, 1))
-    assert f"第{week}周" in mail.subject
+def test_the_first_week(first_week):
+    mail = render_summary(first_week)
+    assert "第1周" in mail.subject
     assert "共8周" in mail.text

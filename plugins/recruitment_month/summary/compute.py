@@ -44,6 +44,12 @@ if TYPE_CHECKING:
 
 CROSSCHECK_FACTOR = 5.0
 CROSSCHECK_MIN_POSITIONS = 1000
+# The cross-check's rule, as the email states it under its table.
+CROSSCHECK_RULE = (
+    "倍数＝单位报送的本周岗位数÷招聘平台本周在该地发布的招聘人数；平台只发布部分岗位，倍数大于1属正常，"
+    f"报送岗位不少于{CROSSCHECK_MIN_POSITIONS:,}个且倍数高于全国中位数的{CROSSCHECK_FACTOR:.0f}倍"
+    f"或低于其{CROSSCHECK_FACTOR:.0f}分之一时提示核实。"
+)
 
 
 def _reports_as_of(conn: Connection, first: date, last: date, as_of: datetime) -> list[dict]:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from recruitment_month.notifications import Attachment, InlineImage, Mail
 from recruitment_month.settings import settings
+from recruitment_month.summary.compute import CROSSCHECK_RULE
 
 if TYPE_CHECKING:
     from recruitment_month.config import Campaign
@@ -120,6 +121,7 @@ def render_parts(
         "attachment_name": attachment_name(summary),
         "sheet_names": sheets,
         "mailing": mailing,
+        "crosscheck_rule": CROSSCHECK_RULE,
     }
     text = env.get_template("summary.txt.j2").render(**context)
     text = re.sub(r"\n{3,}", "\n\n", text)
