@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "requirements.lock"
 DEV_LOCK = ROOT / "requirements-dev.lock"
-TEST_TOOLS = {"pytest", "pytest-timeout", "ruff", "selenium", "check-jsonschema", "aiosmtpd"}
+TEST_TOOLS = {"pytest", "pytest-timeout", "ruff", "selenium", "check-jsonschema", "aiosmtpd", "sqlfluff"}
 
 
 def _lock_entries(lock: Path = LOCK) -> dict[str, list[str]]:

@@ -138,14 +138,14 @@ def test_the_include_folder_serves_config_sql_suites_and_templates(bare, tmp_pat
     (include / "config").mkdir()
     units = (settings().config_dir / "units.yaml").read_text(encoding="utf-8")
     (include / "config" / "units.yaml").write_text(
-        units.replace("新疆生产建设兵团", "兵团总部"), encoding="utf-8"
+        units.replace("新疆生产建设兵团", "生产建设兵团"), encoding="utf-8"
     )
     bare.setenv("RECRUITMENT_INCLUDE", str(include))
     assert warehouse.sql("probe") == "SELECT :probe"
     assert quality.load_suite("probe") == {"name": "probe"}
     assert messages.environment().get_template("probe.txt.j2").render(who="北京") == "hello 北京"
     assert render.environment().get_template("probe.txt.j2").render(who="上海") == "hello 上海"
-    assert config.units().by_code()["660000"].name == "兵团总部"
+    assert config.units().by_code()["660000"].name == "生产建设兵团"
 
 
 # ---------------------------------------------------------------------------------- one place for paths

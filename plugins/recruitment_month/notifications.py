@@ -253,10 +253,11 @@ def release(conn: Connection, keys: list[str], *, rewritten: list[Mail] | None =
     from sqlalchemy import update
 
     from recruitment_month import config
+    from recruitment_month.reports.pipeline import poll_time
     from recruitment_month.schema import audit_notification as t
 
     for message in rewritten or []:
-        row = _row(message, "", config.campaign().sender, datetime.now(UTC))
+        row = _row(message, config.campaign().sender, poll_time(datetime.now(UTC)), {})
         conn.execute(
             update(t)
             .where(t.c.message_key == message.key, t.c.status == "held")

@@ -81,6 +81,11 @@ class Settings(BaseSettings):
         return self.include / "templates" / "email"
 
     @property
+    def control_room_templates(self) -> Path:
+        """The pages of the control room (the Airflow UI plugin)."""
+        return self.include / "templates" / "control_room"
+
+    @property
     def expectations_dir(self) -> Path:
         return self.include / "expectations"
 

@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from recruitment_devkit.airflow_processes import Processes, free_port
 from recruitment_month import config, schema, warehouse
+from recruitment_month.settings import settings
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 CAMPAIGN = config.campaign()
@@ -95,7 +96,7 @@ def dag(airflow_db):
 
 
 def _campaign_file(tmp_path: Path, **sign_off) -> Path:
-    data = yaml.safe_load((config.CONFIG_DIR / "campaign.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load(settings().campaign_file.read_text(encoding="utf-8"))
     data["campaign"]["sign_off"] = {
         "required": True,
         "reviewers": [{"id": "admin", "name": "admin"}],

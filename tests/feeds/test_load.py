@@ -15,6 +15,7 @@ from recruitment_devkit.feed_simulator import FeedSimulator
 from recruitment_month import config, schema, warehouse
 from recruitment_month.feeds import load
 from recruitment_month.feeds.storage import PostgresStorage
+from recruitment_month.settings import settings
 
 SINCE = datetime(2022, 11, 1, tzinfo=UTC)
 UNTIL = datetime(2022, 11, 15, tzinfo=UTC)
@@ -512,8 +513,8 @@ def test_a_first_load_without_items_stores_nothing_and_the_next_one_is_still_a_f
 def test_every_merge_file_is_a_step_in_its_order_and_every_step_a_file():
     """The merge runs the files the code names, in order: a file added without its step (or a step
     without its file) is caught here, not by a load that skips it."""
-    merge = sorted(path.stem for path in (warehouse.SQL_DIR / "merge").glob("*.sql"))
-    first = sorted(path.stem for path in (warehouse.SQL_DIR / "first_load").glob("*.sql"))
+    merge = sorted(path.stem for path in (settings().sql_dir / "merge").glob("*.sql"))
+    first = sorted(path.stem for path in (settings().sql_dir / "first_load").glob("*.sql"))
     assert merge == list(load.MERGE_STEPS)
     assert first == list(load.FIRST_LOAD_STEPS)
     assert load.merge_steps(first=False) == [f"merge/{name}" for name in merge]

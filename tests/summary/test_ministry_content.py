@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from recruitment_month import config
+from recruitment_month.settings import settings
 from recruitment_month.summary import content
 from recruitment_month.summary.render import render_summary
 
@@ -124,7 +125,7 @@ def test_readers_are_pointed_to_the_data_team_not_a_colleague(mail):
 def test_the_data_docs_link_is_labelled_in_chinese_and_goes_to_the_configured_address(
     summary, tmp_path: Path, monkeypatch
 ):
-    data = yaml.safe_load(Path(config._path("RECRUITMENT_CAMPAIGN_FILE", "campaign.yaml")).read_text())
+    data = yaml.safe_load(settings().campaign_file.read_text(encoding="utf-8"))
     data["campaign"]["data_docs_url"] = "https://quality.example.org/docs/index.html"
     path = tmp_path / "campaign.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")

@@ -24,7 +24,6 @@ URL_PREFIX = "/control-room"
 RESOURCE = "Campaign control room"
 # Changing something in the control room takes the right to run the campaign's consolidation DAG.
 EDIT_DAG = "friday_consolidation"
-TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 def _auth_manager():
@@ -59,15 +58,21 @@ Reader = Annotated[BaseUser, Depends(reader)]
 Editor = Annotated[BaseUser, Depends(editor)]
 
 
-@cache
 def _templates():
+    from recruitment_month.settings import settings
+
+    return _environment(settings().control_room_templates)
+
+
+@cache
+def _environment(folder: Path):
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     from recruitment_month import config
     from recruitment_month.control_room import status as st
 
     env = Environment(
-        loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True), auto_reload=False
+        loader=FileSystemLoader(folder), autoescape=select_autoescape(default=True), auto_reload=False
     )
     env.globals.update(WORDS=st.WORDS, COLOURS=st.COLOURS, BACKGROUNDS=st.BACKGROUNDS, CORRECTED=st.CORRECTED)
     tz = config.campaign().tz

@@ -39,7 +39,7 @@ from recruitment_month.summary.content import (
     fmt_int,
     fmt_pct,
 )
-from recruitment_month.summary.model import STATUSES
+from recruitment_month.summary.model import STATUS_LABELS, STATUSES
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 
 OWNER = "report_reminders"  # the DAG whose runs send the final report
 KIND = "final_report"
-SHORT_STATUS = {"on_time": "按时", "late": "逾期", "missing": "未报", "rejected": "未通过"}
+SHORT_STATUS = {"on_time": "按时", "late": "逾期", "missing": "未报", "rejected": "未通过", "exempt": "免报"}
 EMAIL_TREND_KEYS = ("positions", "employers", "graduates")
 
 
@@ -120,6 +120,7 @@ def _trend_table(report: CampaignReport) -> Table:
         Column("late", "逾期报送", "int", email=False),
         Column("missing", "未报送", "int", email=False),
         Column("rejected", "未通过校验", "int", email=False),
+        Column("exempt", "免报", "int", email=False),
         Column("reporting_rate", "报送率", "pct", email=False),
     ]
     columns += [
@@ -176,6 +177,7 @@ def _units_table(report: CampaignReport) -> Table:
         Column("late", "逾期报送(周)", "int", short="逾期"),
         Column("missing", "未报送(周)", "int", short="未报"),
         Column("rejected", "未通过校验(周)", "int", short="未通过"),
+        Column("exempt", "免报(周)", "int", email=False),
         Column("corrections", "更正(次)", "int", short="更正"),
         Column("warnings", "数据提示(条)", "int", short="提示"),
     ]
@@ -327,10 +329,7 @@ def _overview(content: FinalContent) -> list[tuple[str, Any, str | None]]:
         ("生成时间（北京时间）", r.generated_at.replace(tzinfo=None), "time"),
         ("应报周报（份）", r.unit_weeks, "int"),
     ]
-    items += [
-        (f"{label}（份）", r.status_count(s), "int")
-        for s, label in zip(STATUSES, ("按时报送", "逾期报送", "未报送", "未通过校验"), strict=True)
-    ]
+    items += [(f"{label}（份）", r.status_count(s), "int") for s, label in STATUS_LABELS.items()]
     items += [(f"{BY_KEY[k].header}合计", v, "int") for k, v in r.totals.items()]
     items.append(("概述", content.lead, None))
     if content.data_docs_url:

@@ -139,6 +139,10 @@ class WeeklySummary:
         return self._count("rejected")
 
     @property
+    def exempt(self) -> int:
+        return self._count("exempt")
+
+    @property
     def reported(self) -> int:
         return self.on_time + self.late
 
