@@ -61,13 +61,16 @@ class Tick:
     at: datetime
     week: date
     deadline: bool  # the Friday 17:00 deadline: pull the feeds and freeze the preliminary summary
+    final: bool = False  # the campaign's final report is due: the last digests and the 总结 go out
 
 
 def _ticks(campaign) -> list[Tick]:
-    """The moments the demo's clock stops at: every reminder step and the deadline of every week."""
+    """The moments the demo's clock stops at: every reminder step, the deadline of every week, and the
+    time of the campaign's final report (after the last week's follow-ups)."""
     from recruitment_month import reminders
 
-    return [Tick(step.at, step.week, step.kind == "deadline") for step in reminders.steps(campaign)]
+    ticks = [Tick(step.at, step.week, step.kind == "deadline") for step in reminders.steps(campaign)]
+    return [*ticks, Tick(campaign.final_report_at, campaign.weeks[-1], deadline=False, final=True)]
 
 
 def demo_feeds(repost_variation: float = FEED_REPOST_VARIATION):
@@ -130,7 +133,7 @@ class _Walk:
         if tick.deadline:
             postings = self.pull_feeds(tick)
             ran.append("job_feeds")
-        if tick.deadline or counts.get("accepted"):
+        if tick.deadline or tick.final or counts.get("accepted"):
             self.run("friday_consolidation", tick, logical_date=tick.at)
             ran.append("friday_consolidation")
         self.run("report_reminders", tick, logical_date=tick.at)
@@ -190,7 +193,7 @@ def run_demo(weeks: int | None = None) -> Path:
             f"{'Beijing time':22s} {'files':>5s} {'ok':>4s} {'late':>4s} {'rej':>4s} {'postings':>8s} {'emails':>6s}  what ran"
         )
         for tick in _ticks(campaign):
-            if tick.week in chosen:
+            if tick.week in chosen and (not tick.final or chosen == campaign.weeks):
                 print(walk.step(tick), flush=True)
         return _summary(walk.engine, chosen, sink, data, time.monotonic() - started)
 
