@@ -636,6 +636,12 @@ def truncate(text: str | None, limit: int = EXCERPT_CHARS) -> str:
 
 
 def _texts_table(summary: WeeklySummary) -> Table:
+    return texts_table([summary], empty="本周没有已报送单位的文字材料。")
+
+
+def texts_table(summaries: list[WeeklySummary], empty: str) -> Table:
+    """What the reporting units wrote (典型做法与成效, 存在问题与建议) in ``summaries``' weeks: one row per
+    reported unit and week, for the workbook's sheet (stored as text)."""
     rows = [
         Row(
             {
@@ -646,6 +652,7 @@ def _texts_table(summary: WeeklySummary) -> Table:
                 "problems": u.problems or "",
             }
         )
+        for summary in summaries
         for u in summary.units
         if u.reported
     ]
@@ -661,7 +668,7 @@ def _texts_table(summary: WeeklySummary) -> Table:
             Column("problems", "存在问题与建议"),
         ],
         rows=rows,
-        empty="本周没有已报送单位的文字材料。",
+        empty=empty,
     )
 
 

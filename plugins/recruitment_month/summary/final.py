@@ -251,34 +251,9 @@ def _platform_table(report: CampaignReport) -> Table:
 
 
 def _texts_table(report: CampaignReport) -> Table:
-    rows = [
-        Row(
-            {
-                "code": u.code,
-                "name": u.name,
-                "week_ending": w.week_ending,
-                "highlights": u.highlights or "",
-                "problems": u.problems or "",
-            }
-        )
-        for w in report.weeks
-        for u in w.units
-        if u.reported
-    ]
-    return Table(
-        key="texts",
-        sheet="典型做法与问题",
-        title="各单位报送的典型做法与存在问题",
-        columns=[
-            Column("code", "单位代码"),
-            Column("name", "单位"),
-            Column("week_ending", "统计截止日期"),
-            Column("highlights", "典型做法与成效"),
-            Column("problems", "存在问题与建议"),
-        ],
-        rows=rows,
-        empty="活动期间没有已报送单位的文字材料。",
-    )
+    from recruitment_month.summary.content import texts_table
+
+    return texts_table(report.weeks, empty="活动期间没有已报送单位的文字材料。")
 
 
 def _lead(report: CampaignReport) -> str:
